@@ -1,0 +1,36 @@
+import type { CommitObserver } from "../storage/group-commit.js";
+import { DEFAULT_OPTIONS, type ActorConfig, type ActorOptions, type AnyActionFn, type AnyActorDefinition } from "./definition.js";
+import type { ActorTypeMetrics } from "./metrics-port.js";
+
+/** A registered actor type: its config plus what the runtime derives from it once. */
+export interface ActorType {
+  readonly name: string;
+  readonly config: ActorConfig<any, any, any, any, any, Record<string, AnyActionFn>>;
+  readonly options: Required<ActorOptions>;
+  readonly actions: ReadonlyMap<string, AnyActionFn>;
+  readonly metrics: ActorTypeMetrics | undefined;
+  readonly commitObserver: CommitObserver | undefined;
+}
+
+const NAME_RE = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
+
+export function createActorType(name: string, def: AnyActorDefinition, metrics: ActorTypeMetrics | undefined): ActorType {
+  if (!NAME_RE.test(name)) {
+    throw new TypeError(`setup(): actor name "${name}" must start with a letter and use only letters, digits, "_" or "-" (max 64)`);
+  }
+  const actions = new Map(Object.entries(def.config.actions));
+  return {
+    name,
+    config: def.config,
+    options: { ...DEFAULT_OPTIONS, ...def.config.options },
+    actions,
+    metrics,
+    commitObserver: metrics && {
+      committed(bytes, seconds) {
+        metrics.stateCommits.inc();
+        metrics.stateCommitDuration.observe(seconds);
+        metrics.stateBytes.observe(bytes);
+      },
+    },
+  };
+}

@@ -1,0 +1,57 @@
+import type { Logger } from "pino";
+import type { Conn } from "./conn.js";
+import type { ActorInstance } from "./instance.js";
+
+/** `c` in lifecycle hooks: a thin view onto the running instance. */
+export class ActorContext<TState, TVars, TConnParams, TConnState> {
+  /** @internal */
+  constructor(protected readonly instance: ActorInstance) {}
+
+  get state(): TState {
+    return this.instance.state as TState;
+  }
+  set state(value: TState) {
+    this.instance.state = value;
+  }
+  get vars(): TVars {
+    return this.instance.vars as TVars;
+  }
+  get name(): string {
+    return this.instance.name;
+  }
+  get key(): readonly string[] {
+    return this.instance.key;
+  }
+  get actorId(): string {
+    return this.instance.id;
+  }
+  get conns(): ReadonlyMap<string, Conn<TConnParams, TConnState>> {
+    return this.instance.conns as ReadonlyMap<string, Conn<TConnParams, TConnState>>;
+  }
+  get log(): Logger {
+    return this.instance.log;
+  }
+  /** Sends an event to every connection subscribed to it, after the current turn commits. */
+  broadcast(event: string, ...args: unknown[]): void {
+    this.instance.broadcast(event, args);
+  }
+  /** Unloads the actor after the current turn, as if its sleep timeout had passed. */
+  sleep(): void {
+    this.instance.requestSleep();
+  }
+  /** Deletes the actor and its data after the current turn; `onDestroy` runs first. */
+  destroy(): void {
+    this.instance.requestDestroy();
+  }
+}
+
+/** `c` in an action: adds the calling connection, when the call came over one. */
+export class ActionContext<TState, TVars, TConnParams, TConnState> extends ActorContext<TState, TVars, TConnParams, TConnState> {
+  /** @internal */
+  constructor(instance: ActorInstance, readonly conn: Conn<TConnParams, TConnState> | undefined) {
+    super(instance);
+  }
+}
+
+/** `c` in onBeforeConnect. */
+export type ConnContext<TState, TVars, TConnParams, TConnState> = ActorContext<TState, TVars, TConnParams, TConnState>;

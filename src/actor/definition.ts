@@ -1,0 +1,71 @@
+import type { ActorContext, ActionContext, ConnContext } from "./context.js";
+import type { Conn } from "./conn.js";
+
+export interface ActorOptions {
+  /** Idle time (no connections, no work) before the actor is unloaded. Default 30 s. */
+  sleepTimeoutMs?: number;
+  /** An action running longer than this is abandoned; see docs/ARCHITECTURE.md. Default 60 s. */
+  actionTimeoutMs?: number;
+  /** Run actions concurrently instead of one at a time (gives up turn isolation). Default false. */
+  reentrant?: boolean;
+}
+
+export type AnyActionFn = (c: any, ...args: any[]) => unknown;
+export type ActionFn<TState, TVars, TConnParams, TConnState> = (c: ActionContext<TState, TVars, TConnParams, TConnState>, ...args: any[]) => unknown;
+
+/** Everything an actor type may declare; types are inferred from `state`/`createState` onward. */
+export interface ActorConfig<TState, TVars, TConnParams, TConnState, TInput, TActions extends Record<string, AnyActionFn>> {
+  state?: TState;
+  createState?: (c: ActorContext<undefined, undefined, TConnParams, TConnState>, input: TInput) => TState | Promise<TState>;
+  createVars?: (c: ActorContext<TState, undefined, TConnParams, TConnState>) => TVars | Promise<TVars>;
+  createConnState?: (c: ActorContext<TState, TVars, TConnParams, TConnState>, params: TConnParams) => TConnState | Promise<TConnState>;
+  connState?: TConnState;
+  onCreate?: (c: ActorContext<TState, TVars, TConnParams, TConnState>, input: TInput) => void | Promise<void>;
+  onWake?: (c: ActorContext<TState, TVars, TConnParams, TConnState>) => void | Promise<void>;
+  onSleep?: (c: ActorContext<TState, TVars, TConnParams, TConnState>) => void | Promise<void>;
+  onDestroy?: (c: ActorContext<TState, TVars, TConnParams, TConnState>) => void | Promise<void>;
+  onStateChange?: (c: ActorContext<TState, TVars, TConnParams, TConnState>, newState: TState) => void;
+  /** Throw (ideally a UserError) to refuse the connection; the client gets the reason. */
+  onBeforeConnect?: (c: ConnContext<TState, TVars, TConnParams, TConnState>, params: TConnParams) => void | Promise<void>;
+  onConnect?: (c: ActorContext<TState, TVars, TConnParams, TConnState>, conn: Conn<TConnParams, TConnState>) => void | Promise<void>;
+  onDisconnect?: (c: ActorContext<TState, TVars, TConnParams, TConnState>, conn: Conn<TConnParams, TConnState>) => void | Promise<void>;
+  actions: TActions;
+  options?: ActorOptions;
+}
+
+export const ACTOR_DEFINITION = Symbol.for("troupe.actorDefinition");
+
+/** The value `actor()` returns; the registry reads `config`, the client reads the type parameters. */
+export interface ActorDefinition<TState, TVars, TConnParams, TConnState, TInput, TActions extends Record<string, AnyActionFn>> {
+  readonly [ACTOR_DEFINITION]: true;
+  readonly config: ActorConfig<TState, TVars, TConnParams, TConnState, TInput, TActions>;
+  /** Phantom fields carrying types to the client; never set at run time. */
+  readonly __types?: { state: TState; input: TInput; connParams: TConnParams; actions: TActions };
+}
+
+export type AnyActorDefinition = ActorDefinition<any, any, any, any, any, Record<string, AnyActionFn>>;
+
+export const DEFAULT_OPTIONS = { sleepTimeoutMs: 30_000, actionTimeoutMs: 60_000, reentrant: false } as const satisfies Required<ActorOptions>;
+
+export function actor<
+  TState = undefined,
+  TVars = undefined,
+  TConnParams = undefined,
+  TConnState = undefined,
+  TInput = undefined,
+  TActions extends Record<string, ActionFn<TState, TVars, TConnParams, TConnState>> = Record<never, never>,
+>(config: ActorConfig<TState, TVars, TConnParams, TConnState, TInput, TActions>): ActorDefinition<TState, TVars, TConnParams, TConnState, TInput, TActions> {
+  if (config.state !== undefined && config.createState) {
+    throw new TypeError("actor(): give either `state` or `createState`, not both");
+  }
+  if (!config.actions || typeof config.actions !== "object") throw new TypeError("actor(): `actions` must be an object of functions");
+  for (const [name, fn] of Object.entries(config.actions)) {
+    if (typeof fn !== "function") throw new TypeError(`actor(): action "${name}" must be a function`);
+  }
+  const o = config.options ?? {};
+  for (const k of ["sleepTimeoutMs", "actionTimeoutMs"] as const) {
+    const v = o[k];
+    if (v !== undefined && (!Number.isFinite(v) || v <= 0)) throw new TypeError(`actor(): options.${k} must be a positive number of milliseconds`);
+  }
+  return { [ACTOR_DEFINITION]: true, config };
+}

@@ -1,0 +1,446 @@
+import type { Logger } from "pino";
+import { errors, TroupeError, UserError } from "../common/errors.js";
+import type { GroupCommitter } from "../storage/group-commit.js";
+import { ActionContext, ActorContext } from "./context.js";
+import { Conn, type ConnTransport } from "./conn.js";
+import type { ActorType } from "./actor-type.js";
+import type { ActionMetrics, StopReason } from "./metrics-port.js";
+import { decodeState, encodeState } from "./state-codec.js";
+
+/** What an instance needs from the manager that owns it. */
+export interface InstanceHost {
+  readonly committer: GroupCommitter;
+  readonly logger: Logger;
+  /** Begins unloading the instance; the manager routes new calls to a fresh one afterwards. */
+  stop(instance: ActorInstance, reason: Exclude<StopReason, "crash">): void;
+  /** The instance was abandoned; calls that never started run again on a fresh instance. */
+  crashed(instance: ActorInstance, pending: Task[], settled: Promise<void>): void;
+}
+
+/** One unit of work in the actor's inbox. `run` takes the instance so a task can move to a fresh one. */
+export interface Task {
+  label: string;
+  run(instance: ActorInstance): unknown;
+  resolve(value: unknown): void;
+  reject(err: unknown): void;
+  /** Set for actions: drives the timeout and the per-action metrics. */
+  action?: { metrics: ActionMetrics | undefined; timeoutMs: number } | undefined;
+  /** Tasks from a connection die with it; stateless tasks can be retried on a fresh instance. */
+  conn?: Conn | undefined;
+  /** Internal tasks (hooks while stopping) are accepted after new work is refused. */
+  internal?: boolean;
+}
+
+type Status = "ready" | "stopping" | "stopped" | "crashed";
+
+const TIMED_OUT = Symbol("timed out");
+
+/**
+ * A live actor: its state, its inbox and its output gate.
+ *
+ * Turns: tasks run one at a time in arrival order (unless the type is reentrant).
+ * Output gate: a reply or event leaves only after every state change made before it is
+ * durable. After each turn the state is encoded; if the bytes changed, a commit is queued
+ * and becomes the barrier that later replies wait on. The next turn does not wait for the
+ * commit, so commits of many turns group into one transaction.
+ * Atomic actions: a turn that throws is rolled back to the last snapshot.
+ */
+export class ActorInstance {
+  state: unknown;
+  vars: unknown;
+  readonly conns = new Map<string, Conn>();
+  status: Status = "ready";
+
+  private readonly inbox: Task[] = [];
+  private running = 0;
+  private lastBytes: Uint8Array;
+  /** The newest queued commit; replies wait for it. */
+  private barrier: Promise<void> | undefined;
+  /** Set when a commit failed: replies gated on later commits must fail too. */
+  private poisoned = false;
+  /** Events emitted during the current (non-reentrant) turn, released with its commit. */
+  private outbox: Array<() => void> | undefined;
+  private wantSleep = false;
+  private wantDestroy = false;
+  private lastActivity = performance.now();
+  private sleepTimer: NodeJS.Timeout | undefined;
+  private _log: Logger | undefined;
+  private readonly ctx: ActorContext<unknown, unknown, unknown, unknown>;
+  private readonly stoppedSignal: { promise: Promise<void>; resolve: () => void };
+
+  constructor(
+    readonly type: ActorType,
+    readonly id: string,
+    readonly key: readonly string[],
+    state: unknown,
+    stateBytes: Uint8Array,
+    private readonly host: InstanceHost,
+  ) {
+    this.state = state;
+    this.lastBytes = stateBytes;
+    this.ctx = new ActorContext(this);
+    let resolve!: () => void;
+    this.stoppedSignal = { promise: new Promise<void>((r) => (resolve = r)), resolve };
+  }
+
+  get name(): string {
+    return this.type.name;
+  }
+
+  get log(): Logger {
+    return (this._log ??= this.host.logger.child({ actor: this.type.name, actorId: this.id }));
+  }
+
+  /** The context handed to lifecycle hooks. */
+  get context(): ActorContext<any, any, any, any> {
+    return this.ctx;
+  }
+
+  /** Resolves once the instance is fully unloaded (sleep, destroy, shutdown or crash). */
+  get stopped(): Promise<void> {
+    return this.stoppedSignal.promise;
+  }
+
+  get inboxDepth(): number {
+    return this.inbox.length;
+  }
+
+  get idle(): boolean {
+    return this.running === 0 && this.inbox.length === 0 && this.conns.size === 0;
+  }
+
+  // ---- turns -------------------------------------------------------------------------
+
+  /** Queues a task for its turn; the promise settles after the output gate opens. */
+  enqueue(task: Task): void {
+    if (this.status !== "ready" && !(this.status === "stopping" && task.internal)) {
+      task.reject(this.status === "crashed" ? errors.actorRestarted() : errors.stopping());
+      return;
+    }
+    this.inbox.push(task);
+    this.type.metrics?.inboxDepth.inc();
+    this.pump();
+  }
+
+  /** Runs an action by name; used by HTTP, WebSocket and in-process callers. */
+  callAction(actionName: string, args: unknown[], conn?: Conn): Promise<unknown> {
+    const fn = this.type.actions.get(actionName);
+    if (!fn) return Promise.reject(errors.actionNotFound(this.type.name, actionName));
+    return new Promise((resolve, reject) => {
+      this.enqueue({
+        label: actionName,
+        run: (inst) => fn(new ActionContext(inst, conn), ...args),
+        resolve,
+        reject,
+        action: { metrics: this.type.metrics?.actions.get(actionName), timeoutMs: this.type.options.actionTimeoutMs },
+        conn,
+      });
+    });
+  }
+
+  /** Runs a lifecycle hook as a turn (so its state changes commit like an action's). */
+  runHook(label: string, fn: () => unknown, internal = false): Promise<unknown> {
+    return new Promise((resolve, reject) => this.enqueue({ label, run: fn, resolve, reject, internal }));
+  }
+
+  private pump(): void {
+    const max = this.type.options.reentrant ? Number.POSITIVE_INFINITY : 1;
+    while (this.inbox.length > 0 && this.running < max && (this.status === "ready" || this.status === "stopping")) {
+      const task = this.inbox.shift()!;
+      this.type.metrics?.inboxDepth.dec();
+      this.running++;
+      void this.runTask(task);
+    }
+  }
+
+  private async runTask(task: Task): Promise<void> {
+    const started = performance.now();
+    const reentrant = this.type.options.reentrant;
+    const outbox: Array<() => void> = [];
+    if (!reentrant) this.outbox = outbox;
+    let value: unknown;
+    let failure: unknown;
+    let failed = false;
+    try {
+      value = task.run(this);
+      if (isPromiseLike(value)) value = await (task.action ? withTimeout(value, task.action.timeoutMs) : value);
+    } catch (err) {
+      failed = true;
+      failure = err;
+    }
+    if (!reentrant) this.outbox = undefined;
+    this.running--;
+    const metrics = task.action?.metrics;
+    metrics?.duration.observe((performance.now() - started) / 1000);
+
+    if (this.status === "crashed" || this.status === "stopped") {
+      // The instance was abandoned while this turn ran: its changes go nowhere.
+      if (!(failed && failure === TIMED_OUT)) task.reject(errors.actorRestarted());
+      return;
+    }
+    if (failed && failure === TIMED_OUT) {
+      metrics?.timeout.inc();
+      this.log.warn({ action: task.label, timeoutMs: task.action!.timeoutMs }, "action timed out; restarting the actor from its last committed state");
+      task.reject(errors.actionTimedOut(task.label, task.action!.timeoutMs));
+      this.crash("timeout");
+      return;
+    }
+
+    let barrier: Promise<void> | undefined;
+    if (!failed) {
+      try {
+        barrier = this.commitPoint();
+      } catch (err) {
+        failed = true;
+        failure = err;
+      }
+    }
+    if (failed) {
+      if (!reentrant) this.rollback();
+      const isUser = failure instanceof UserError;
+      if (task.action) (isUser ? metrics?.user_error : metrics?.error)?.inc();
+      if (!(failure instanceof TroupeError)) this.log.error({ err: failure, task: task.label }, "actor code threw");
+      else if (!isUser) this.log.warn({ code: failure.code, task: task.label }, failure.message);
+      this.gate(this.barrier, () => task.reject(failure), task.reject);
+    } else {
+      metrics?.ok.inc();
+      if (outbox.length > 0) this.gate(barrier, () => outbox.forEach((send) => send()), () => {});
+      this.gate(barrier, () => task.resolve(value), task.reject);
+    }
+    this.afterTurn();
+  }
+
+  private afterTurn(): void {
+    this.lastActivity = performance.now();
+    if (this.wantDestroy && this.running === 0) {
+      this.wantDestroy = false;
+      this.host.stop(this, "destroy");
+      return;
+    }
+    if (this.wantSleep && this.running === 0 && this.inbox.length === 0) {
+      this.wantSleep = false;
+      this.host.stop(this, "sleep");
+      return;
+    }
+    this.pump();
+    if (this.idle && this.status === "ready") this.armSleepTimer();
+  }
+
+  // ---- state and the output gate -----------------------------------------------------
+
+  /** Encodes the state; when it changed, queues a commit and makes it the new barrier. */
+  private commitPoint(): Promise<void> | undefined {
+    const bytes = encodeState(this.state);
+    if (equalBytes(bytes, this.lastBytes)) return this.barrier;
+    this.lastBytes = bytes;
+    const commit = this.host.committer.enqueue({ kind: "state", actorId: this.id, state: bytes }, this.type.commitObserver);
+    this.barrier = commit;
+    commit.then(
+      () => {
+        if (this.barrier === commit) this.barrier = undefined;
+      },
+      (err) => this.commitFailed(err),
+    );
+    const onStateChange = this.type.config.onStateChange;
+    if (onStateChange) {
+      try {
+        onStateChange(this.ctx, this.state);
+      } catch (err) {
+        this.log.error({ err }, "onStateChange threw");
+      }
+    }
+    return commit;
+  }
+
+  /** Waits for `barrier` (if any) before `send`; a failed or poisoned commit calls `fail` instead. */
+  private gate(barrier: Promise<void> | undefined, send: () => void, fail: (err: unknown) => void): void {
+    if (!barrier) {
+      send();
+      return;
+    }
+    barrier.then(
+      () => (this.poisoned ? fail(errors.commitFailed()) : send()),
+      (err) => fail(errors.commitFailed(err)),
+    );
+  }
+
+  /** Sends now, or after the current turn's commit when called inside a turn. */
+  private emit(send: () => void): void {
+    if (this.outbox) this.outbox.push(send);
+    else this.gate(this.barrier, send, () => {});
+  }
+
+  private rollback(): void {
+    try {
+      this.state = decodeState(this.lastBytes);
+    } catch (err) {
+      this.log.error({ err }, "could not restore the last snapshot");
+    }
+  }
+
+  private commitFailed(err: unknown): void {
+    if (this.status === "crashed" || this.status === "stopped") return;
+    this.log.error({ err }, "state commit failed; restarting the actor from its last committed state");
+    this.poisoned = true;
+    this.host.committer.discard(this.id);
+    this.crash("commit_failed");
+  }
+
+  /** The last snapshot; a crash replaces the live state with what the store holds. */
+  get committedSnapshot(): Uint8Array {
+    return this.lastBytes;
+  }
+
+  // ---- events and connections --------------------------------------------------------
+
+  broadcast(event: string, args: unknown[]): void {
+    if (this.conns.size === 0) return;
+    this.emit(() => {
+      for (const conn of this.conns.values()) conn.deliverBroadcast(event, args);
+    });
+  }
+
+  /** Admits a connection: onBeforeConnect, createConnState and onConnect run as one turn. */
+  async connect(params: unknown, transport: ConnTransport): Promise<Conn> {
+    const cfg = this.type.config;
+    const conn = (await this.runHook("connect", async () => {
+      try {
+        await cfg.onBeforeConnect?.(this.ctx, params);
+      } catch (err) {
+        throw err instanceof TroupeError ? err : errors.connectionRefused("Connection refused by the actor");
+      }
+      const state = cfg.createConnState ? await cfg.createConnState(this.ctx, params) : structuredClone(cfg.connState);
+      const c = new Conn(params, state, transport, (send) => this.emit(send));
+      this.conns.set(c.id, c);
+      this.type.metrics?.connectionsActive.inc();
+      this.type.metrics?.connectionsOpened.inc();
+      await cfg.onConnect?.(this.ctx, c);
+      return c;
+    })) as Conn;
+    return conn;
+  }
+
+  /** Removes a connection and runs onDisconnect as a turn. */
+  disconnect(conn: Conn, reason: string): Promise<void> {
+    if (!this.conns.delete(conn.id)) return Promise.resolve();
+    this.type.metrics?.connectionsActive.dec();
+    this.type.metrics?.connectionsClosed(reason).inc();
+    const onDisconnect = this.type.config.onDisconnect;
+    const done = onDisconnect ? this.runHook("disconnect", () => onDisconnect(this.ctx, conn), true).then(() => {}) : Promise.resolve();
+    return done.catch((err) => this.log.error({ err }, "onDisconnect failed")).finally(() => this.afterTurn());
+  }
+
+  // ---- sleep, destroy, crash ---------------------------------------------------------
+
+  requestSleep(): void {
+    this.wantSleep = true;
+    if (this.running === 0) queueMicrotask(() => this.afterTurn());
+  }
+
+  requestDestroy(): void {
+    this.wantDestroy = true;
+    if (this.running === 0) queueMicrotask(() => this.afterTurn());
+  }
+
+  private armSleepTimer(): void {
+    if (this.sleepTimer) return;
+    const timeout = this.type.options.sleepTimeoutMs;
+    const check = (): void => {
+      this.sleepTimer = undefined;
+      if (this.status !== "ready" || !this.idle) return;
+      const remaining = timeout - (performance.now() - this.lastActivity);
+      if (remaining <= 0) this.host.stop(this, "sleep");
+      else this.sleepTimer = setTimeout(check, remaining).unref();
+    };
+    this.sleepTimer = setTimeout(check, timeout).unref();
+  }
+
+  /** Called by the manager when it starts unloading: refuse new work, then drain. */
+  beginStop(): void {
+    this.status = "stopping";
+    clearTimeout(this.sleepTimer);
+    this.sleepTimer = undefined;
+  }
+
+  /** Resolves when no task is queued or running. */
+  async drain(): Promise<void> {
+    while (this.running > 0 || this.inbox.length > 0) await new Promise<void>((r) => setTimeout(r, 1));
+  }
+
+  /** Resolves once every commit queued so far has settled (success or failure). */
+  async settled(): Promise<void> {
+    while (this.barrier) await this.barrier.catch(() => {});
+  }
+
+  /** Disconnects every connection with its onDisconnect hook, then closes the transports. */
+  async disconnectAll(reason: string): Promise<void> {
+    for (const conn of [...this.conns.values()]) {
+      await this.disconnect(conn, reason);
+      conn.disconnectTransport(1001, reason);
+    }
+  }
+
+  /** Sets the snapshot a freshly created instance starts from. */
+  resetSnapshot(bytes: Uint8Array): void {
+    this.lastBytes = bytes;
+  }
+
+  /** The instance is live: start counting idle time. */
+  markStarted(): void {
+    this.lastActivity = performance.now();
+    if (this.idle) this.armSleepTimer();
+  }
+
+  /** Closes every connection without hooks: the instance is being abandoned. */
+  private closeConnections(code: number, reason: string): void {
+    for (const conn of [...this.conns.values()]) {
+      this.conns.delete(conn.id);
+      this.type.metrics?.connectionsActive.dec();
+      this.type.metrics?.connectionsClosed(reason).inc();
+      conn.disconnectTransport(code, reason);
+    }
+  }
+
+  markStopped(): void {
+    if (this.status === "stopped") return;
+    this.status = "stopped";
+    this.stoppedSignal.resolve();
+  }
+
+  /** Abandons this instance; queued calls move to a fresh one loaded from the store. */
+  private crash(cause: "timeout" | "commit_failed"): void {
+    if (this.status === "crashed" || this.status === "stopped") return;
+    this.status = "crashed";
+    clearTimeout(this.sleepTimer);
+    const pending = this.inbox.splice(0);
+    this.type.metrics?.inboxDepth.dec(pending.length);
+    this.closeConnections(1011, "actor_restarted");
+    this.log.warn({ cause }, "actor instance abandoned");
+    const settled = this.settled().then(() => this.stoppedSignal.resolve());
+    this.host.crashed(this, pending, settled);
+  }
+}
+
+function isPromiseLike(v: unknown): v is PromiseLike<unknown> {
+  return typeof v === "object" && v !== null && typeof (v as { then?: unknown }).then === "function";
+}
+
+function withTimeout<T>(p: PromiseLike<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(TIMED_OUT), ms);
+    p.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
+  });
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && Buffer.compare(a, b) === 0;
+}

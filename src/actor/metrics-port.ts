@@ -1,0 +1,38 @@
+/**
+ * The handles the runtime updates, prebound per actor type by src/metrics. The runtime
+ * depends on these shapes only, so metrics can be switched off (undefined) and the actor
+ * core stays independent of the exposition engine.
+ */
+export interface CounterLike {
+  inc(n?: number): void;
+}
+export interface GaugeLike {
+  inc(n?: number): void;
+  dec(n?: number): void;
+  set(v: number): void;
+}
+export interface HistogramLike {
+  observe(v: number): void;
+}
+
+export type StopReason = "sleep" | "destroy" | "shutdown" | "crash";
+export type ActionOutcome = "ok" | "user_error" | "error" | "timeout";
+
+export interface ActionMetrics extends Record<ActionOutcome, CounterLike> {
+  duration: HistogramLike;
+}
+
+export interface ActorTypeMetrics {
+  actorsActive: GaugeLike;
+  starts: { create: CounterLike; wake: CounterLike };
+  startDuration: { create: HistogramLike; wake: HistogramLike };
+  stops: Record<StopReason, CounterLike>;
+  actions: ReadonlyMap<string, ActionMetrics>;
+  inboxDepth: GaugeLike;
+  connectionsActive: GaugeLike;
+  connectionsOpened: CounterLike;
+  connectionsClosed(reason: string): CounterLike;
+  stateCommits: CounterLike;
+  stateCommitDuration: HistogramLike;
+  stateBytes: HistogramLike;
+}

@@ -1,0 +1,81 @@
+import { Encoder } from "cbor-x";
+import { errors } from "../common/errors.js";
+
+// Records and structured clones are cbor-x extensions other CBOR readers cannot decode; keep plain CBOR.
+const codec = new Encoder({ useRecords: false, structuredClone: false, mapsAsObjects: true, tagUint8Array: false });
+
+/**
+ * Refuses what CBOR cannot round-trip faithfully, naming the path, so a bad write
+ * fails loudly in the action instead of silently losing data on the next wake.
+ */
+export function assertStorable(value: unknown, path = "state"): void {
+  walk(value, path, new Set());
+}
+
+function walk(value: unknown, path: string, ancestors: Set<object>): void {
+  switch (typeof value) {
+    case "string":
+    case "number":
+    case "boolean":
+    case "undefined":
+      return;
+    case "function":
+      throw errors.invalidState(`${path} is a function; only data can be stored`);
+    case "bigint":
+      throw errors.invalidState(`${path} is a bigint; store it as a string or number`);
+    case "symbol":
+      throw errors.invalidState(`${path} is a symbol; only data can be stored`);
+  }
+  if (value === null) return;
+  const obj = value as object;
+  if (obj instanceof Date) {
+    if (Number.isNaN(obj.getTime())) throw errors.invalidState(`${path} is an invalid Date`);
+    return;
+  }
+  if (obj instanceof Uint8Array) return;
+  if (ancestors.has(obj)) throw errors.invalidState(`${path} refers back to one of its parents (a cycle)`);
+  ancestors.add(obj);
+  try {
+    if (Array.isArray(obj)) {
+      for (let i = 0; i < obj.length; i++) walk(obj[i], `${path}[${i}]`, ancestors);
+    } else if (obj instanceof Map) {
+      let i = 0;
+      for (const [k, v] of obj) {
+        walk(k, `${path}<key ${i}>`, ancestors);
+        walk(v, `${path}.get(${describeKey(k)})`, ancestors);
+        i++;
+      }
+    } else if (obj instanceof Set) {
+      let i = 0;
+      for (const v of obj) walk(v, `${path}<item ${i++}>`, ancestors);
+    } else {
+      const proto = Object.getPrototypeOf(obj);
+      if (proto !== Object.prototype && proto !== null) {
+        const name = (proto?.constructor?.name as string | undefined) ?? "unknown";
+        throw errors.invalidState(`${path} is an instance of ${name}; use plain objects, arrays, Map, Set, Date or Uint8Array`);
+      }
+      for (const k of Object.keys(obj)) walk((obj as Record<string, unknown>)[k], `${path}.${k}`, ancestors);
+    }
+  } finally {
+    ancestors.delete(obj);
+  }
+}
+
+function describeKey(k: unknown): string {
+  return typeof k === "string" ? JSON.stringify(k.slice(0, 40)) : String(k).slice(0, 40);
+}
+
+export function encodeState(value: unknown): Uint8Array {
+  assertStorable(value);
+  return codec.encode(value);
+}
+
+export function decodeState(bytes: Uint8Array): unknown {
+  return codec.decode(bytes);
+}
+
+/** Wire CBOR (HTTP bodies, WebSocket frames) shares the codec so args round-trip like state. */
+export const cbor = {
+  encode: (v: unknown): Uint8Array => codec.encode(v),
+  decode: (b: Uint8Array): unknown => codec.decode(b),
+};

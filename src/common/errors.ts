@@ -1,0 +1,79 @@
+/**
+ * Errors that cross the wire use RivetKit's shape, `{ group, code, message, metadata }`,
+ * so clients written for RivetKit can read them. `status` is the HTTP status for the code.
+ */
+export interface ErrorPayload {
+  group: string;
+  code: string;
+  message: string;
+  metadata?: unknown;
+}
+
+export class TroupeError extends Error {
+  readonly group: string;
+  readonly code: string;
+  readonly status: number;
+  readonly metadata: unknown;
+
+  constructor(group: string, code: string, message: string, opts: { status?: number; metadata?: unknown; cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = "TroupeError";
+    this.group = group;
+    this.code = code;
+    this.status = opts.status ?? 500;
+    this.metadata = opts.metadata;
+  }
+
+  toPayload(): ErrorPayload {
+    const p: ErrorPayload = { group: this.group, code: this.code, message: this.message };
+    if (this.metadata !== undefined) p.metadata = this.metadata;
+    return p;
+  }
+}
+
+/** Thrown by actor code to send a typed, expected error to the caller. */
+export class UserError extends TroupeError {
+  constructor(message: string, opts: { code?: string; metadata?: unknown } = {}) {
+    super("user", opts.code ?? "user_error", message, { status: 400, metadata: opts.metadata });
+    this.name = "UserError";
+  }
+}
+
+/** The stable error codes Troupe itself raises. Documented in docs/PROTOCOL.md. */
+export const errors = {
+  malformedBody: (detail: string) => new TroupeError("request", "malformed_body", `Malformed request body: ${detail}`, { status: 400 }),
+  invalidRequest: (detail: string) => new TroupeError("request", "invalid_request", detail, { status: 400 }),
+  unsupportedMediaType: (type: string) =>
+    new TroupeError("request", "unsupported_media_type", `Unsupported Content-Type "${type.slice(0, 100)}": send application/json or application/cbor`, { status: 415 }),
+  bodyTooLarge: (limit: number) =>
+    new TroupeError("request", "body_too_large", `Request body exceeds the limit of ${limit} bytes`, { status: 413, metadata: { limitBytes: limit } }),
+  routeNotFound: () => new TroupeError("request", "route_not_found", "No route matches this path", { status: 404 }),
+  methodNotAllowed: (allow: string) => new TroupeError("request", "method_not_allowed", `Method not allowed; use ${allow}`, { status: 405 }),
+  invalidKey: (detail: string) => new TroupeError("actor", "invalid_key", `Invalid actor key: ${detail}`, { status: 400 }),
+  actorNameNotFound: (name: string) =>
+    new TroupeError("actor", "actor_name_not_found", `No actor type named "${truncate(name)}" is registered`, { status: 404 }),
+  actionNotFound: (actorName: string, action: string) =>
+    new TroupeError("actor", "action_not_found", `Actor "${actorName}" has no action named "${truncate(action)}"`, { status: 404 }),
+  actorNotFound: (what: string) => new TroupeError("actor", "actor_not_found", `Actor not found: ${truncate(what)}`, { status: 404 }),
+  actorAlreadyExists: (name: string) =>
+    new TroupeError("actor", "actor_already_exists", `An actor "${name}" with this key already exists`, { status: 409 }),
+  actionTimedOut: (action: string, ms: number) =>
+    new TroupeError("actor", "action_timed_out", `Action "${action}" did not finish within ${ms} ms`, { status: 408, metadata: { timeoutMs: ms } }),
+  actorRestarted: () =>
+    new TroupeError("actor", "actor_restarted", "The actor restarted from its last committed state before this call finished", { status: 503 }),
+  invalidState: (detail: string) => new TroupeError("actor", "invalid_state", `Actor state is not storable: ${detail}`, { status: 500 }),
+  commitFailed: (cause?: unknown) =>
+    new TroupeError("storage", "state_commit_failed", "The actor's state could not be committed; the change was not applied", { status: 500, cause }),
+  connectionRefused: (message: string) => new TroupeError("connection", "connection_refused", message, { status: 403 }),
+  stopping: () => new TroupeError("server", "server_stopping", "The server is shutting down", { status: 503 }),
+  internal: () => new TroupeError("actor", "internal_error", "Internal error", { status: 500 }),
+} as const;
+
+function truncate(s: string): string {
+  return s.length > 100 ? `${s.slice(0, 100)}…` : s;
+}
+
+/** What a caller may see of any thrown value: typed errors pass, anything else becomes internal_error. */
+export function toPublicError(err: unknown): TroupeError {
+  return err instanceof TroupeError ? err : errors.internal();
+}

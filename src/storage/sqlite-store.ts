@@ -1,0 +1,131 @@
+import fs from "node:fs";
+import path from "node:path";
+import Database from "better-sqlite3";
+import { keyToString } from "../actor/key.js";
+import { type ActorRecord, type ActorStore, type StoreWrite } from "./types.js";
+import { acquireDirLock, type DirLock } from "./dir-lock.js";
+
+export interface SqliteStoreOptions {
+  /** Folder holding troupe.db; created if missing. */
+  dataDir: string;
+  /**
+   * "full" fsyncs every commit (survives power loss); "process" relies on the OS page cache
+   * (survives a killed process, not a power cut). See docs/ARCHITECTURE.md.
+   */
+  durability?: "full" | "process";
+}
+
+const SCHEMA_VERSION = 1;
+
+interface Row {
+  id: string;
+  name: string;
+  key: string;
+  created_at: number;
+}
+
+/**
+ * One SQLite database for every actor: a group commit is then one transaction and one
+ * fsync for many actors. docs/ARCHITECTURE.md records the measurement behind the choice.
+ */
+export class SqliteStore implements ActorStore {
+  readonly kind = "sqlite";
+  private db: Database.Database | undefined;
+  private lock: DirLock | undefined;
+  private stmts!: ReturnType<SqliteStore["prepare"]>;
+
+  constructor(private readonly opts: SqliteStoreOptions) {}
+
+  async open(): Promise<void> {
+    fs.mkdirSync(this.opts.dataDir, { recursive: true });
+    this.lock = acquireDirLock(this.opts.dataDir);
+    try {
+      const db = new Database(path.join(this.opts.dataDir, "troupe.db"));
+      db.pragma("journal_mode = WAL");
+      db.pragma(`synchronous = ${this.opts.durability === "process" ? "NORMAL" : "FULL"}`);
+      db.pragma("busy_timeout = 5000");
+      migrate(db);
+      this.db = db;
+      this.stmts = this.prepare(db);
+    } catch (err) {
+      this.lock.release();
+      throw err;
+    }
+  }
+
+  private prepare(db: Database.Database) {
+    return {
+      byKey: db.prepare<[string, string], Row>("SELECT id, name, key, created_at FROM actors WHERE name = ? AND key = ?"),
+      byId: db.prepare<[string], Row>("SELECT id, name, key, created_at FROM actors WHERE id = ?"),
+      state: db.prepare<[string], { state: Buffer }>("SELECT state FROM actors WHERE id = ?"),
+      insert: db.prepare("INSERT INTO actors (id, name, key, created_at, state) VALUES (?, ?, ?, ?, ?) ON CONFLICT (name, key) DO NOTHING"),
+      update: db.prepare("UPDATE actors SET state = ? WHERE id = ?"),
+      remove: db.prepare("DELETE FROM actors WHERE id = ?"),
+    };
+  }
+
+  async close(): Promise<void> {
+    if (!this.db) return;
+    this.db.close();
+    this.db = undefined;
+    this.lock?.release();
+    this.lock = undefined;
+  }
+
+  async findByKey(name: string, key: readonly string[]): Promise<ActorRecord | undefined> {
+    const row = this.stmts.byKey.get(name, keyToString([...key]));
+    return row && toRecord(row);
+  }
+
+  async findById(id: string): Promise<ActorRecord | undefined> {
+    const row = this.stmts.byId.get(id);
+    return row && toRecord(row);
+  }
+
+  async loadState(id: string): Promise<Uint8Array | undefined> {
+    return this.stmts.state.get(id)?.state;
+  }
+
+  async write(batch: readonly StoreWrite[]): Promise<void> {
+    const db = this.open_();
+    const s = this.stmts;
+    db.transaction(() => {
+      for (const w of batch) {
+        if (w.kind === "state") s.update.run(w.state, w.actorId);
+        else if (w.kind === "create") {
+          const r = w.record;
+          s.insert.run(r.id, r.name, keyToString(r.key), r.createdAt, w.state);
+        } else s.remove.run(w.actorId);
+      }
+    })();
+  }
+
+  private open_(): Database.Database {
+    if (!this.db) throw new Error("SqliteStore is not open");
+    return this.db;
+  }
+}
+
+function toRecord(row: Row): ActorRecord {
+  return { id: row.id, name: row.name, key: JSON.parse(row.key) as string[], createdAt: row.created_at };
+}
+
+function migrate(db: Database.Database): void {
+  const version = db.pragma("user_version", { simple: true }) as number;
+  if (version > SCHEMA_VERSION) {
+    throw new Error(`troupe.db has schema version ${version}, newer than this Troupe understands (${SCHEMA_VERSION}); upgrade Troupe`);
+  }
+  if (version < 1) {
+    db.exec(`
+      CREATE TABLE actors (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        key TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        state BLOB NOT NULL,
+        UNIQUE (name, key)
+      ) WITHOUT ROWID;
+      PRAGMA user_version = 1;
+    `);
+  }
+}
