@@ -28,9 +28,13 @@ export class Conn<TParams = unknown, TState = unknown> {
     this.gate(() => this.transport.sendEvent(event, args));
   }
 
+  /** Why the server closed it, for the close metric; unset when the client closed. @internal */
+  closedBy: string | undefined;
+
   /** Closes the connection from the actor's side. */
   disconnect(reason = "server_closed"): void {
-    this.transport.close(1000, reason);
+    this.closedBy = "server_closed";
+    this.transport.close(1000, reason.slice(0, 120));
   }
 
   /** @internal Closes the transport without running hooks (the actor already removed it). */

@@ -16,9 +16,11 @@ export type ActionFn<TState, TVars, TConnParams, TConnState> = (c: ActionContext
 /** Everything an actor type may declare; types are inferred from `state`/`createState` onward. */
 export interface ActorConfig<TState, TVars, TConnParams, TConnState, TInput, TActions extends Record<string, AnyActionFn>> {
   state?: TState;
-  createState?: (c: ActorContext<undefined, undefined, TConnParams, TConnState>, input: TInput) => TState | Promise<TState>;
+  // `c` here names no type parameter, so TypeScript can infer TState from the return type first.
+  createState?: (c: ActorContext<undefined, undefined, unknown, unknown>, input: TInput) => TState | Promise<TState>;
   createVars?: (c: ActorContext<TState, undefined, TConnParams, TConnState>) => TVars | Promise<TVars>;
-  createConnState?: (c: ActorContext<TState, TVars, TConnParams, TConnState>, params: TConnParams) => TConnState | Promise<TConnState>;
+  // `c` here must not mention TConnState, or TypeScript fixes it before reading the return type.
+  createConnState?: (c: ActorContext<TState, TVars, TConnParams, undefined>, params: TConnParams) => TConnState | Promise<TConnState>;
   connState?: TConnState;
   onCreate?: (c: ActorContext<TState, TVars, TConnParams, TConnState>, input: TInput) => void | Promise<void>;
   onWake?: (c: ActorContext<TState, TVars, TConnParams, TConnState>) => void | Promise<void>;
@@ -29,7 +31,8 @@ export interface ActorConfig<TState, TVars, TConnParams, TConnState, TInput, TAc
   onBeforeConnect?: (c: ConnContext<TState, TVars, TConnParams, TConnState>, params: TConnParams) => void | Promise<void>;
   onConnect?: (c: ActorContext<TState, TVars, TConnParams, TConnState>, conn: Conn<TConnParams, TConnState>) => void | Promise<void>;
   onDisconnect?: (c: ActorContext<TState, TVars, TConnParams, TConnState>, conn: Conn<TConnParams, TConnState>) => void | Promise<void>;
-  actions: TActions;
+  // The intersection lets TypeScript type `c` from TState even when createState is inferred first.
+  actions: TActions & Record<string, ActionFn<TState, TVars, TConnParams, TConnState>>;
   options?: ActorOptions;
 }
 
@@ -53,7 +56,7 @@ export function actor<
   TConnParams = undefined,
   TConnState = undefined,
   TInput = undefined,
-  TActions extends Record<string, ActionFn<TState, TVars, TConnParams, TConnState>> = Record<never, never>,
+  TActions extends Record<string, AnyActionFn> = {},
 >(config: ActorConfig<TState, TVars, TConnParams, TConnState, TInput, TActions>): ActorDefinition<TState, TVars, TConnParams, TConnState, TInput, TActions> {
   if (config.state !== undefined && config.createState) {
     throw new TypeError("actor(): give either `state` or `createState`, not both");

@@ -65,7 +65,7 @@ export class ActorInstance {
   private lastActivity = performance.now();
   private sleepTimer: NodeJS.Timeout | undefined;
   private _log: Logger | undefined;
-  private readonly ctx: ActorContext<unknown, unknown, unknown, unknown>;
+  private readonly ctx: ActorContext<any, any, any, any>;
   private readonly stoppedSignal: { promise: Promise<void>; resolve: () => void };
 
   constructor(
@@ -239,7 +239,10 @@ export class ActorInstance {
       () => {
         if (this.barrier === commit) this.barrier = undefined;
       },
-      (err) => this.commitFailed(err),
+      (err) => {
+        if (this.barrier === commit) this.barrier = undefined;
+        this.commitFailed(err);
+      },
     );
     const onStateChange = this.type.config.onStateChange;
     if (onStateChange) {
@@ -369,7 +372,7 @@ export class ActorInstance {
 
   /** Resolves once every commit queued so far has settled (success or failure). */
   async settled(): Promise<void> {
-    while (this.barrier) await this.barrier.catch(() => {});
+    for (let b = this.barrier; b; b = this.barrier === b ? undefined : this.barrier) await b.catch(() => {});
   }
 
   /** Disconnects every connection with its onDisconnect hook, then closes the transports. */
@@ -396,7 +399,7 @@ export class ActorInstance {
     for (const conn of [...this.conns.values()]) {
       this.conns.delete(conn.id);
       this.type.metrics?.connectionsActive.dec();
-      this.type.metrics?.connectionsClosed(reason).inc();
+      this.type.metrics?.connectionsClosed("actor_stopped").inc();
       conn.disconnectTransport(code, reason);
     }
   }

@@ -1,0 +1,5 @@
+import { setup } from "../src/index.js";
+import { chatRoom } from "./chat-room.js";
+import { counter } from "./counter.js";
+
+export const registry = setup({ use: { counter, chatRoom } });

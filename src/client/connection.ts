@@ -1,0 +1,201 @@
+import { ActorError } from "./errors.js";
+import { decodeBody, encodeBody, type Encoding } from "./wire.js";
+
+/** The subset of the WebSocket API used here; browsers' and the `ws` package's both fit. */
+interface SocketLike {
+  binaryType: string;
+  readyState: number;
+  send(data: string | Uint8Array): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((ev: unknown) => void) | null;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+}
+
+type ServerMessage =
+  | { t: "init"; actorId: string; connId: string }
+  | { t: "reply"; id: number; output: unknown }
+  | { t: "error"; id?: number; group: string; code: string; message: string; metadata?: unknown }
+  | { t: "event"; name: string; args: unknown[] };
+
+async function openSocket(url: string, protocols: string[]): Promise<SocketLike> {
+  const Native = (globalThis as { WebSocket?: new (url: string, protocols: string[]) => SocketLike }).WebSocket;
+  if (Native) return new Native(url, protocols);
+  const { WebSocket } = await import("ws");
+  return new WebSocket(url, protocols) as unknown as SocketLike;
+}
+
+/**
+ * A client connection. Calls made before the socket opens are queued; replies are matched
+ * to calls by id. Params ride in a subprotocol entry so they never appear in a URL.
+ */
+export class Connection {
+  private socket: SocketLike | undefined;
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void }>();
+  private readonly listeners = new Map<string, Set<(...args: any[]) => void>>();
+  private readonly errorListeners = new Set<(e: Error) => void>();
+  private readonly closeListeners = new Set<(info: { code: number; reason: string }) => void>();
+  private outbox: Array<string | Uint8Array> = [];
+  private closed: { code: number; reason: string } | undefined;
+  /** Why the server refused or dropped us, when it said so before closing. */
+  private refusal: ActorError | undefined;
+  private readonly readyPromise: Promise<{ actorId: string; connId: string }>;
+  private settleReady!: { resolve(v: { actorId: string; connId: string }): void; reject(e: unknown): void };
+
+  constructor(
+    resolveUrl: () => Promise<string>,
+    params: unknown,
+    private readonly encoding: Encoding,
+  ) {
+    this.readyPromise = new Promise((resolve, reject) => (this.settleReady = { resolve, reject }));
+    this.readyPromise.catch(() => {});
+    const protocols = ["troupe", `troupe.encoding.${encoding}`];
+    if (params !== undefined) protocols.push(`troupe.params.${base64url(JSON.stringify(params))}`);
+    resolveUrl()
+      .then((url) => openSocket(url, protocols))
+      .then((socket) => this.attach(socket))
+      .catch((err) => this.finish(1006, "connect_failed", err instanceof ActorError ? err : new ActorError("client", "connect_failed", String((err as Error)?.message ?? err))));
+  }
+
+  private attach(socket: SocketLike): void {
+    if (this.closed) {
+      socket.close(1000, "disposed");
+      return;
+    }
+    this.socket = socket;
+    socket.binaryType = "arraybuffer";
+    socket.onopen = () => {
+      for (const frame of this.outbox) socket.send(frame);
+      this.outbox = [];
+    };
+    socket.onmessage = (ev) => this.receive(ev.data);
+    socket.onerror = () => {};
+    socket.onclose = (ev) => this.finish(ev.code, ev.reason);
+  }
+
+  private receive(data: unknown): void {
+    let msg: ServerMessage;
+    try {
+      msg = decodeBody(typeof data === "string" ? data : new Uint8Array(data as ArrayBuffer), this.encoding) as ServerMessage;
+    } catch {
+      return;
+    }
+    if (msg.t === "reply") {
+      const p = this.pending.get(msg.id);
+      this.pending.delete(msg.id);
+      p?.resolve(msg.output);
+    } else if (msg.t === "event") {
+      for (const l of this.listeners.get(msg.name) ?? []) l(...msg.args);
+    } else if (msg.t === "init") {
+      this.settleReady.resolve({ actorId: msg.actorId, connId: msg.connId });
+    } else if (msg.t === "error") {
+      const err = ActorError.from(msg);
+      if (msg.id !== undefined) {
+        const p = this.pending.get(msg.id);
+        this.pending.delete(msg.id);
+        p?.reject(err);
+      } else {
+        if (!this.refusal) {
+          this.refusal = err;
+          for (const l of this.errorListeners) l(err);
+        }
+        this.settleReady.reject(err);
+      }
+    }
+  }
+
+  private send(msg: unknown): void {
+    const frame = encodeBody(msg, this.encoding);
+    if (this.socket && this.socket.readyState === 1) this.socket.send(frame);
+    else this.outbox.push(frame);
+  }
+
+  call(name: string, args: unknown[]): Promise<unknown> {
+    if (this.closed || this.refusal) return Promise.reject(this.closedError());
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.send({ t: "action", id, name, args });
+    });
+  }
+
+  on(event: string, listener: (...args: any[]) => void): () => void {
+    let set = this.listeners.get(event);
+    if (!set) {
+      set = new Set();
+      this.listeners.set(event, set);
+      this.send({ t: "sub", event });
+    }
+    set.add(listener);
+    return () => {
+      set!.delete(listener);
+      if (set!.size === 0 && this.listeners.get(event) === set) {
+        this.listeners.delete(event);
+        if (!this.closed) this.send({ t: "unsub", event });
+      }
+    };
+  }
+
+  once(event: string, listener: (...args: any[]) => void): () => void {
+    const off = this.on(event, (...args) => {
+      off();
+      listener(...args);
+    });
+    return off;
+  }
+
+  onError(listener: (e: Error) => void): () => void {
+    this.errorListeners.add(listener);
+    return () => this.errorListeners.delete(listener);
+  }
+
+  onClose(listener: (info: { code: number; reason: string }) => void): () => void {
+    this.closeListeners.add(listener);
+    return () => this.closeListeners.delete(listener);
+  }
+
+  ready(): Promise<{ actorId: string; connId: string }> {
+    return this.readyPromise;
+  }
+
+  async dispose(): Promise<void> {
+    if (this.closed) return;
+    const socket = this.socket;
+    if (!socket) {
+      this.finish(1000, "disposed");
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      this.closeListeners.add(() => resolve());
+      socket.close(1000, "disposed");
+    });
+  }
+
+  private closedError(): ActorError {
+    return this.refusal ?? new ActorError("client", "connection_closed", `Connection closed (${this.closed?.code ?? 0} ${this.closed?.reason ?? ""})`.trim());
+  }
+
+  private finish(code: number, reason: string, error?: ActorError): void {
+    if (this.closed) return;
+    this.closed = { code, reason };
+    if (error && !this.refusal) {
+      this.refusal = error;
+      for (const l of this.errorListeners) l(error);
+    }
+    const err = this.closedError();
+    this.settleReady.reject(err);
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+    this.socket = undefined;
+    for (const l of this.closeListeners) l({ code, reason });
+  }
+}
+
+function base64url(text: string): string {
+  const bytes = new TextEncoder().encode(text);
+  let bin = "";
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}

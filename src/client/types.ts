@@ -1,0 +1,49 @@
+import type { ActorDefinition, AnyActorDefinition } from "../actor/definition.js";
+import type { Registry } from "../registry/registry.js";
+
+type ActionsOf<D> = D extends ActorDefinition<any, any, any, any, any, infer TActions> ? TActions : never;
+export type InputOf<D> = D extends ActorDefinition<any, any, any, any, infer TInput, any> ? TInput : never;
+export type ConnParamsOf<D> = D extends ActorDefinition<any, any, infer TParams, any, any, any> ? TParams : never;
+
+/** Each action as the caller sees it: the context argument dropped, the result a Promise. */
+export type ActorActions<D> = {
+  [K in keyof ActionsOf<D>]: ActionsOf<D>[K] extends (c: any, ...args: infer P) => infer R ? (...args: P) => Promise<Awaited<R>> : never;
+};
+
+export type ActorKeyInput = string | readonly string[];
+
+/** A reference to one actor; action calls go over stateless HTTP. */
+export type ActorHandle<D> = ActorActions<D> & {
+  /** The actor's id, creating the actor first when the handle came from getOrCreate. */
+  resolve(): Promise<string>;
+  /** Opens a WebSocket connection for events and low-latency calls. */
+  connect(opts?: { params?: ConnParamsOf<D> }): ActorConn<D>;
+};
+
+/** A live connection to one actor. */
+export type ActorConn<D> = ActorActions<D> & {
+  /** Listens to an event; returns a function that stops listening. */
+  on(event: string, listener: (...args: any[]) => void): () => void;
+  once(event: string, listener: (...args: any[]) => void): () => void;
+  /** Connection-level errors (e.g. refused by onBeforeConnect, closed by the server). */
+  onError(listener: (error: Error) => void): () => void;
+  onClose(listener: (info: { code: number; reason: string }) => void): () => void;
+  /** Resolves once the actor admitted the connection; rejects if it refused. */
+  ready(): Promise<{ actorId: string; connId: string }>;
+  /** Closes the connection; calls still waiting for a reply reject. */
+  dispose(): Promise<void>;
+};
+
+export interface ActorAccessor<D> {
+  getOrCreate(key?: ActorKeyInput, opts?: { createWithInput?: InputOf<D> }): ActorHandle<D>;
+  /** A handle to an existing actor; calls fail with actor_not_found if it does not exist. */
+  get(key?: ActorKeyInput): ActorHandle<D>;
+  /** Creates the actor; rejects with actor_already_exists if it exists. */
+  create(key?: ActorKeyInput, opts?: { input?: InputOf<D> }): Promise<ActorHandle<D>>;
+  getForId(actorId: string): ActorHandle<D>;
+}
+
+type ActorsOf<R> = R extends Registry<infer A> ? A : R extends Record<string, AnyActorDefinition> ? R : never;
+
+/** `createClient<typeof registry>(url)`: one accessor per registered actor type. */
+export type Client<R> = { [K in keyof ActorsOf<R> & string]: ActorAccessor<ActorsOf<R>[K]> };

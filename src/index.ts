@@ -1,0 +1,13 @@
+export { actor } from "./actor/definition.js";
+export type { ActorConfig, ActorDefinition, ActorOptions, AnyActorDefinition } from "./actor/definition.js";
+export { ActorContext, ActionContext } from "./actor/context.js";
+export type { Conn } from "./actor/conn.js";
+export { UserError, TroupeError } from "./common/errors.js";
+export type { ErrorPayload } from "./common/errors.js";
+export { setup, Registry } from "./registry/registry.js";
+export type { RegistryConfig, StorageConfig } from "./registry/registry.js";
+export type { ListenOptions, TroupeServer } from "./server/listen.js";
+export type { ActorStore, ActorRecord, StoreWrite } from "./storage/types.js";
+export { MemoryStore } from "./storage/memory-store.js";
+export { SqliteStore } from "./storage/sqlite-store.js";
+export { VERSION, PROTOCOL_VERSION } from "./common/version.js";

@@ -1,0 +1,102 @@
+import { Hono, type Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { Logger } from "pino";
+import { errors, toPublicError, TroupeError } from "../common/errors.js";
+import type { ActorManager, ResolveMode } from "../registry/actor-manager.js";
+import { actionBody, decode, encode, encodingOfAccept, encodingOfContentType, parseWith, resolveBody, type Encoding } from "./protocol.js";
+
+export interface HttpAppDeps {
+  manager: () => Promise<ActorManager>;
+  logger: Logger;
+  maxBodyBytes: number;
+  /** False once a graceful shutdown began: new requests get 503 server_stopping. */
+  accepting: () => boolean;
+  routes: { health(req: Request): Promise<Response>; metadata(req: Request): Promise<Response>; prometheusMetrics(req: Request): Promise<Response> };
+}
+
+/**
+ * The actor HTTP API (docs/PROTOCOL.md) plus the three operational routes, as one Hono app.
+ * `basePath` lets the same app mount under a prefix of a user's router.
+ */
+export function createHttpApp(deps: HttpAppDeps, basePath = "/"): Hono {
+  const app = new Hono().basePath(basePath);
+
+  app.onError((err, c) => respondError(c, err, deps.logger));
+  app.notFound((c) => respondError(c, errors.routeNotFound(), deps.logger));
+
+  const ops = { "/health": deps.routes.health, "/metadata": deps.routes.metadata, "/metrics": deps.routes.prometheusMetrics };
+  for (const [path, route] of Object.entries(ops)) app.all(path, (c) => route(c.req.raw));
+
+  app.use("/actors/*", async (c, next) => {
+    if (!deps.accepting()) throw errors.stopping();
+    await next();
+  });
+  app.use("/actors", async (c, next) => {
+    if (!deps.accepting()) throw errors.stopping();
+    await next();
+  });
+  const limit = bodyLimit({ maxSize: deps.maxBodyBytes, onError: () => Promise.reject(errors.bodyTooLarge(deps.maxBodyBytes)) });
+
+  const resolveRoute = (mode: ResolveMode) => async (c: Context) => {
+    const body = parseWith(resolveBody, await readBody(c));
+    const manager = await deps.manager();
+    const r = await manager.resolve(body.name, body.key, mode, body.input);
+    return reply(c, { actor: { actorId: r.actorId, name: r.name, key: r.key }, created: r.created });
+  };
+  app.post("/actors", limit, resolveRoute("create"));
+  app.put("/actors", limit, resolveRoute("getOrCreate"));
+  app.get("/actors", async (c) => {
+    const name = c.req.query("name");
+    if (!name) throw errors.invalidRequest("Query parameter `name` is required");
+    const key = parseKeyQuery(c.req.query("key"));
+    const manager = await deps.manager();
+    const r = await manager.resolve(name, key, "get");
+    return reply(c, { actor: { actorId: r.actorId, name: r.name, key: r.key } });
+  });
+  app.get("/actors/:actorId", async (c) => {
+    const manager = await deps.manager();
+    const rec = await manager.recordById(c.req.param("actorId"));
+    return reply(c, { actor: { actorId: rec.id, name: rec.name, key: rec.key } });
+  });
+  app.post("/actors/:actorId/action/:action", limit, async (c) => {
+    const body = parseWith(actionBody, (await readBody(c)) ?? {});
+    const manager = await deps.manager();
+    const output = await manager.callAction(c.req.param("actorId"), c.req.param("action"), body.args ?? []);
+    return reply(c, { output });
+  });
+  app.all("/actors/:actorId/connect", (c) =>
+    respondError(c, new TroupeError("request", "upgrade_required", "This path takes a WebSocket upgrade", { status: 426 }), deps.logger),
+  );
+  return app;
+}
+
+async function readBody(c: Context): Promise<unknown> {
+  const encoding = encodingOfContentType(c.req.header("content-type"));
+  const bytes = new Uint8Array(await c.req.arrayBuffer());
+  return decode(bytes, encoding);
+}
+
+function parseKeyQuery(raw: string | undefined): unknown {
+  if (raw === undefined) return [];
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw errors.invalidKey("the `key` query parameter must be a JSON array of strings");
+  }
+}
+
+function responseEncoding(c: Context): Encoding {
+  return encodingOfAccept(c.req.header("accept"));
+}
+
+function reply(c: Context, payload: unknown, status = 200): Response {
+  const encoding = responseEncoding(c);
+  const body = encode(payload, encoding);
+  return new Response(body as BodyInit, { status, headers: { "content-type": encoding === "cbor" ? "application/cbor" : "application/json; charset=utf-8" } });
+}
+
+function respondError(c: Context, err: unknown, logger: Logger): Response {
+  const pub = toPublicError(err);
+  if (!(err instanceof TroupeError)) logger.error({ err, path: c.req.path }, "unhandled error in request");
+  return reply(c, pub.toPayload(), pub.status);
+}
