@@ -15,8 +15,11 @@ export async function startServer<A extends Record<string, AnyActorDefinition>>(
   return { registry, server, url: server.url, client, close: () => server.close() };
 }
 
+/** A fresh folder under the OS temp dir, removed when the test process exits. */
 export function tempDir(prefix = "troupe-test-"): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  process.once("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }
 
 /** Raw HTTP helper returning status, headers and parsed JSON (or text). */

@@ -1,0 +1,93 @@
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { runRuntimeBench, type RuntimeFigures } from "./runtime.js";
+import { runLayoutBench } from "./storage-layout.js";
+import { fmt, median, table } from "./stats.js";
+
+// `npm run bench [-- --only=runtime,layout,metrics,peer] [--rounds=N]`: prints tables of medians.
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, "").split("=") as [string, string]));
+const only = args.get("only")?.split(",");
+const want = (name: string) => !only || only.includes(name);
+const rounds = Number(args.get("rounds") ?? 3);
+
+interface PeerFigures {
+  seqConnP50Ms?: number;
+  concurrent1000Ms?: number;
+  httpP50Ms?: number;
+  create50Ms?: number;
+  [k: string]: unknown;
+}
+
+function runPeer(): PeerFigures | string {
+  const script = path.join(root, "bench/peer/rivetkit-bench.mjs");
+  if (!fs.existsSync(script)) return "bench/peer is missing";
+  const setup = spawnSync("sh", [path.join(root, "bench/peer/setup.sh")], { stdio: "inherit" });
+  if (setup.status !== 0) return "could not install rivetkit in bench/peer";
+  const env = { ...process.env };
+  delete env.RUST_BACKTRACE;
+  const r = spawnSync(process.execPath, [script, "--json"], { env, encoding: "utf8", timeout: 10 * 60_000, stdio: ["ignore", "pipe", "inherit"] });
+  const last = r.stdout?.trim().split("\n").at(-1);
+  if (r.status !== 0 || !last) return `peer run failed (exit ${r.status})`;
+  return (JSON.parse(last) as { figures: PeerFigures }).figures;
+}
+
+async function main(): Promise<void> {
+  console.log(`Troupe bench on ${process.version}, ${rounds} rounds; medians. The machine is shared: compare ratios, not single runs.\n`);
+
+  if (want("runtime")) {
+    const runs: RuntimeFigures[] = [];
+    for (let r = 0; r < rounds; r++) runs.push(await runRuntimeBench({ rounds: 5 }));
+    const m = (k: keyof RuntimeFigures) => median(runs.map((x) => x[k]));
+    const peer = want("peer") ? runPeer() : "skipped";
+    const p = typeof peer === "string" ? undefined : peer;
+    const ratio = (peerVal: number | undefined, ours: number) => (peerVal === undefined ? "-" : `${fmt(peerVal / ours, 1)}x`);
+    console.log("Runtime (durable commits: SQLite WAL, synchronous=FULL; server in its own process)");
+    console.log(
+      table(
+        ["figure", "troupe", "target", "rivetkit 2.3.19", "troupe faster by"],
+        [
+          ["sequential action over a connection, p50", `${fmt(m("seqConnP50Ms"), 3)} ms`, "<= 0.3 ms", p?.seqConnP50Ms === undefined ? "-" : `${fmt(p.seqConnP50Ms)} ms`, ratio(p?.seqConnP50Ms, m("seqConnP50Ms"))],
+          ["sequential action over a connection, p99", `${fmt(m("seqConnP99Ms"), 3)} ms`, "", "", ""],
+          ["1,000 concurrent actions on one connection", `${fmt(m("concurrent1000Ms"))} ms (${fmt(m("concurrentPerSec"), 0)}/s)`, ">= 20,000/s", p?.concurrent1000Ms === undefined ? "-" : `${fmt(p.concurrent1000Ms)} ms`, ratio(p?.concurrent1000Ms, m("concurrent1000Ms"))],
+          ["stateless HTTP action, p50", `${fmt(m("httpP50Ms"), 3)} ms`, "<= 2 ms", p?.httpP50Ms === undefined ? "-" : `${fmt(p.httpP50Ms)} ms`, ratio(p?.httpP50Ms, m("httpP50Ms"))],
+          ["stateless HTTP action, p99", `${fmt(m("httpP99Ms"), 3)} ms`, "", "", ""],
+          [
+            "1,000 new actors created",
+            `${fmt(m("create1000Ms"))} ms`,
+            "<= 1 s",
+            p?.create50Ms === undefined ? "-" : `50 actors: ${fmt(p.create50Ms)} ms`,
+            p?.create50Ms === undefined ? "-" : `${fmt((p.create50Ms / 50) / (m("create1000Ms") / 1000), 0)}x per actor`,
+          ],
+        ],
+      ),
+    );
+    if (typeof peer === "string") console.log(`(peer: ${peer})`);
+    console.log();
+  }
+
+  if (want("layout")) {
+    const l = runLayoutBench(rounds);
+    console.log("Storage layout (why one database: docs/ARCHITECTURE.md)");
+    console.log(
+      table(
+        ["figure", "one database", "one file per actor", "ratio"],
+        [
+          ["create 1,000 actors", `${fmt(l.sharedCreate1000Ms)} ms`, `${fmt(l.perFileCreate1000Ms)} ms`, `${fmt(l.perFileCreate1000Ms / l.sharedCreate1000Ms, 0)}x`],
+          ["1,000 commits over 100 actors", `${fmt(l.sharedCommit1000Ms)} ms`, `${fmt(l.perFileCommit1000Ms)} ms`, `${fmt(l.perFileCommit1000Ms / l.sharedCommit1000Ms, 1)}x`],
+        ],
+      ),
+    );
+    console.log();
+  }
+
+  if (want("metrics") && fs.existsSync(path.join(root, "bench/metrics.ts"))) {
+    const spec = "./metrics.js";
+    const mod = (await import(spec)) as { run?: () => Promise<unknown> };
+    await mod.run?.();
+  }
+}
+
+await main();

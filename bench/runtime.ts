@@ -1,0 +1,119 @@
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { createClient } from "../src/client/index.js";
+import { median, percentile } from "./stats.js";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+type CounterApi = { counter: { increment(by?: number): Promise<number>; get(): Promise<number> } };
+
+export interface RuntimeFigures {
+  /** Sequential action over a WebSocket connection, durable commit each time. */
+  seqConnP50Ms: number;
+  seqConnP99Ms: number;
+  /** 1,000 concurrent actions on one connection: wall time (median of rounds) and rate. */
+  concurrent1000Ms: number;
+  concurrentPerSec: number;
+  /** Stateless HTTP action, steady state (actor id cached by the client). */
+  httpP50Ms: number;
+  httpP99Ms: number;
+  /** 1,000 new actors created (getOrCreate + first call), 50 in flight at a time. */
+  create1000Ms: number;
+}
+
+export interface RuntimeBenchOptions {
+  durability?: "full" | "process";
+  metrics?: "on" | "off";
+  rounds?: number;
+}
+
+/** Starts the bench server in a child process, measures from this one, stops it. */
+export async function runRuntimeBench(opts: RuntimeBenchOptions = {}): Promise<RuntimeFigures> {
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "bench/fixtures/bench-server.ts")], {
+    cwd: root,
+    env: { ...process.env, BENCH_DURABILITY: opts.durability ?? "full", BENCH_METRICS: opts.metrics ?? "on" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      const timer = setTimeout(() => reject(new Error("bench server did not start")), 30_000);
+      child.stdout!.on("data", (d) => {
+        out += d;
+        const line = out.split("\n").find((l) => l.startsWith("{"));
+        if (line) {
+          clearTimeout(timer);
+          resolve((JSON.parse(line) as { url: string }).url);
+        }
+      });
+      child.once("exit", () => reject(new Error("bench server exited")));
+    });
+    return await measure(url, opts.rounds ?? 5);
+  } finally {
+    child.kill("SIGTERM");
+    await exited;
+  }
+}
+
+async function measure(url: string, rounds: number): Promise<RuntimeFigures> {
+  const client = createClient<CounterApi>(url) as any;
+
+  // Sequential over a connection.
+  const conn = client.counter.getOrCreate(["seq"]).connect();
+  for (let i = 0; i < 300; i++) await conn.increment(1);
+  const seq: number[] = [];
+  for (let i = 0; i < 2000; i++) {
+    const t = performance.now();
+    await conn.increment(1);
+    seq.push(performance.now() - t);
+  }
+
+  // 1,000 concurrent on one connection.
+  const bursts: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const t = performance.now();
+    await Promise.all(Array.from({ length: 1000 }, () => conn.increment(1)));
+    bursts.push(performance.now() - t);
+  }
+  await conn.dispose();
+
+  // Stateless HTTP.
+  const handle = client.counter.getOrCreate(["http"]);
+  for (let i = 0; i < 200; i++) await handle.increment(1);
+  const httpLat: number[] = [];
+  for (let i = 0; i < 1000; i++) {
+    const t = performance.now();
+    await handle.increment(1);
+    httpLat.push(performance.now() - t);
+  }
+
+  // 1,000 new actors, 50 at a time.
+  const creates: number[] = [];
+  for (let r = 0; r < Math.min(rounds, 3); r++) {
+    const fresh = createClient<CounterApi>(url) as any;
+    let next = 0;
+    const t = performance.now();
+    await Promise.all(
+      Array.from({ length: 50 }, async () => {
+        while (next < 1000) {
+          const i = next++;
+          await fresh.counter.getOrCreate([`new-${r}-${i}`]).increment(1);
+        }
+      }),
+    );
+    creates.push(performance.now() - t);
+  }
+
+  const burst = median(bursts);
+  return {
+    seqConnP50Ms: percentile(seq, 50),
+    seqConnP99Ms: percentile(seq, 99),
+    concurrent1000Ms: burst,
+    concurrentPerSec: 1000 / (burst / 1000),
+    httpP50Ms: percentile(httpLat, 50),
+    httpP99Ms: percentile(httpLat, 99),
+    create1000Ms: median(creates),
+  };
+}
