@@ -1,28 +1,70 @@
-// TEMPORARY: replaced by the metrics-engine glue once src/metrics lands.
 import type { Logger } from "pino";
 import type { ActorTypeMetrics } from "../actor/metrics-port.js";
+import {
+  contentTypeFor,
+  declareActorMetrics,
+  MetricsRegistry,
+  negotiateFormat,
+  registerBuildInfo,
+  registerNodeRuntimeMetrics,
+  type MetricsFormat,
+  type PromClientRegistryLike,
+} from "../metrics/index.js";
+import { resolveMetricsAuth, type MetricsAuthConfig, type TokenAuth } from "../routes/index.js";
 
-export type MetricsFormat = "prometheus" | "openmetrics";
-export interface MetricsConfig {
-  token?: string;
-  auth?: "bearer" | "none";
+export interface MetricsConfig extends MetricsAuthConfig {
+  /** false: no instrumentation at all and /metrics answers 403. Default true. */
   enabled?: boolean;
+  /** Series limit per family before folding into `__overflow__`. Default 2,000. */
+  maxSeriesPerFamily?: number;
+  /** A prom-client Registry whose metrics are appended to /metrics. */
+  promClient?: PromClientRegistryLike;
 }
+
+/** What the registry exposes as `registry.metrics`. */
 export interface RegistryMetrics {
-  forActorType(name: string, actions: string[]): ActorTypeMetrics | undefined;
+  /** The engine: add your own families with `.counter()`, `.gauge()`, `.histogram()`. */
+  readonly registry: MetricsRegistry;
+  readonly enabled: boolean;
+  /** Trusted, in-process rendering: no token involved. */
   render(format?: MetricsFormat): Promise<string>;
-  negotiateFormat(accept: string | null): MetricsFormat;
-  contentTypeFor(format: MetricsFormat): string;
-  auth: unknown;
+  /** @internal */
+  forActorType(name: string, actions: readonly string[]): ActorTypeMetrics | undefined;
+  /** @internal */
+  readonly auth: TokenAuth;
+  /** @internal */
+  readonly ready: Promise<void>;
+  /** Stops runtime observers (the GC observer) so the process can exit. */
   stop(): void;
+  readonly negotiateFormat: typeof negotiateFormat;
+  readonly contentTypeFor: typeof contentTypeFor;
 }
-export function createRegistryMetrics(_config: MetricsConfig | undefined, _o: { version: string; mode: string; logger: Logger }): RegistryMetrics {
+
+export function createRegistryMetrics(config: MetricsConfig | undefined, o: { version: string; mode: string; logger: Logger }): RegistryMetrics {
+  const enabled = config?.enabled !== false;
+  const registry = new MetricsRegistry({ maxSeriesPerFamily: config?.maxSeriesPerFamily, logger: o.logger });
+  const auth: TokenAuth = enabled ? resolveMetricsAuth(config, process.env, o.logger) : { mode: "disabled", hint: "metrics not enabled: this registry was set up with metrics: { enabled: false }\n" };
+  let stop = (): void => {};
+  let actors: ReturnType<typeof declareActorMetrics> | undefined;
+  if (enabled) {
+    registerBuildInfo(registry, { version: o.version, mode: o.mode });
+    stop = registerNodeRuntimeMetrics(registry);
+    actors = declareActorMetrics(registry);
+  }
+  const ready = config?.promClient ? registry.mergePromClient(config.promClient) : Promise.resolve();
+  ready.catch(() => {});
   return {
-    forActorType: () => undefined,
-    render: async () => "",
-    negotiateFormat: () => "prometheus",
-    contentTypeFor: () => "text/plain",
-    auth: undefined,
-    stop: () => {},
+    registry,
+    enabled,
+    auth,
+    ready,
+    render: async (format = "prometheus") => {
+      await ready;
+      return registry.render(format);
+    },
+    forActorType: (name, actions) => actors?.forActorType(name, actions),
+    stop: () => stop(),
+    negotiateFormat,
+    contentTypeFor,
   };
 }

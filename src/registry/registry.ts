@@ -15,16 +15,7 @@ import { SqliteStore } from "../storage/sqlite-store.js";
 import type { ActorStore } from "../storage/types.js";
 import { ActorManager } from "./actor-manager.js";
 import { createRegistryMetrics, type MetricsConfig, type RegistryMetrics } from "./registry-metrics.js";
-type HealthStatus = "starting" | "ok" | "stopping";
-// TEMPORARY until src/routes lands.
-function createRoutes(d: { version: string; health(): HealthStatus; metadata(): unknown; [k: string]: unknown }) {
-  const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
-  return {
-    health: async (_r: Request) => { const s = d.health(); return json(s === "ok" ? 200 : 503, { status: s, runtime: "troupe", version: d.version }); },
-    metadata: async (_r: Request) => json(200, d.metadata()),
-    prometheusMetrics: async (_r: Request) => new Response("metrics not enabled", { status: 403 }),
-  };
-}
+import { createRoutes, type HealthStatus, type Routes } from "../routes/index.js";
 
 export interface StorageConfig {
   /** "sqlite" (default) keeps actors in `dataDir`; "memory" keeps them in this process only. */
@@ -57,7 +48,7 @@ export class Registry<A extends Record<string, AnyActorDefinition> = Record<stri
   /** Trusted, in-process access to the metrics: `registry.metrics.render()` needs no token. */
   readonly metrics: RegistryMetrics;
   /** Fetch handlers for /health, /metadata and /metrics, to mount in any router. */
-  readonly routes: { health(req: Request): Promise<Response>; metadata(req: Request): Promise<Response>; prometheusMetrics(req: Request): Promise<Response> };
+  readonly routes: Routes;
   /** Serves the whole HTTP API (actors and the three routes) under `basePath`. */
   readonly handler: (request: Request) => Promise<Response>;
 
@@ -89,10 +80,11 @@ export class Registry<A extends Record<string, AnyActorDefinition> = Record<stri
         protocolVersion: PROTOCOL_VERSION,
         actorNames: Object.fromEntries([...types.values()].map((t) => [t.name, { actions: [...t.actions.keys()] }])),
       }),
-      renderMetrics: (format: "prometheus" | "openmetrics") => this.metrics.render(format),
+      renderMetrics: (format) => this.metrics.render(format),
       negotiateFormat: this.metrics.negotiateFormat,
       contentTypeFor: this.metrics.contentTypeFor,
       metricsAuth: this.metrics.auth,
+      log: this.logger,
     });
     const app = createHttpApp(
       {
@@ -135,6 +127,8 @@ export class Registry<A extends Record<string, AnyActorDefinition> = Record<stri
 
   private async open(): Promise<ActorManager> {
     this.phase = "starting";
+    // A prom-client registry whose names clash with Troupe's fails startup, not a scrape.
+    await this.metrics.ready;
     const store = this.createStore();
     await store.open();
     this.store = store;

@@ -1,0 +1,91 @@
+import type { ActionMetrics, ActorTypeMetrics, StopReason } from "../actor/metrics-port.js";
+import type { CounterHandle } from "./counter.js";
+import { BYTE_BUCKETS, LATENCY_BUCKETS } from "./histogram.js";
+import type { MetricsRegistry } from "./registry.js";
+
+export const STOP_REASONS = ["sleep", "destroy", "shutdown", "crash"] as const satisfies readonly StopReason[];
+export const ACTION_OUTCOMES = ["ok", "user_error", "error", "timeout"] as const;
+/** Why a connection closed; anything else is counted as `other`. */
+export const CLOSE_REASONS = ["client_closed", "server_closed", "error", "refused", "actor_stopped", "shutdown", "other"] as const;
+
+/**
+ * Declares the core runtime families once per registry. `forActorType` binds every series
+ * of one actor type up front, so the series count depends on the types, not on how many
+ * actors are live, and no series ever has an empty actor_name.
+ */
+export function declareActorMetrics(registry: MetricsRegistry) {
+  const f = {
+    active: registry.gauge({ name: "troupe_actors_active", help: "Actors currently loaded in memory (awake).", labelNames: ["actor_name"] }),
+    starts: registry.counter({ name: "troupe_actor_starts_total", help: "Actor starts: kind=create for a new actor, kind=wake for loading a stored one.", labelNames: ["actor_name", "kind"] }),
+    stops: registry.counter({ name: "troupe_actor_stops_total", help: "Actor unloads by reason: sleep, destroy, shutdown or crash.", labelNames: ["actor_name", "reason"] }),
+    startDuration: registry.histogram({
+      name: "troupe_actor_start_duration_seconds",
+      help: "Time to create or wake an actor, including onCreate/onWake.",
+      labelNames: ["actor_name", "kind"],
+      unit: "seconds",
+      buckets: LATENCY_BUCKETS,
+    }),
+    calls: registry.counter({
+      name: "troupe_actor_action_calls_total",
+      help: "Action calls by declared action name and outcome (ok, user_error, error, timeout).",
+      labelNames: ["actor_name", "action", "outcome"],
+    }),
+    callDuration: registry.histogram({
+      name: "troupe_actor_action_duration_seconds",
+      help: "Time an action ran, from the start of its turn to its return (not counting the inbox wait or the commit).",
+      labelNames: ["actor_name", "action"],
+      unit: "seconds",
+      buckets: LATENCY_BUCKETS,
+    }),
+    inbox: registry.gauge({ name: "troupe_actor_inbox_depth", help: "Calls waiting in actors' inboxes for their turn.", labelNames: ["actor_name"] }),
+    connsActive: registry.gauge({ name: "troupe_actor_connections_active", help: "Open client connections.", labelNames: ["actor_name"] }),
+    connsOpened: registry.counter({ name: "troupe_actor_connections_opened_total", help: "Client connections admitted.", labelNames: ["actor_name"] }),
+    connsClosed: registry.counter({ name: "troupe_actor_connections_closed_total", help: "Client connections closed, by reason.", labelNames: ["actor_name", "reason"] }),
+    commits: registry.counter({ name: "troupe_actor_state_commits_total", help: "Durable commits of actor state.", labelNames: ["actor_name"] }),
+    commitDuration: registry.histogram({
+      name: "troupe_actor_state_commit_duration_seconds",
+      help: "Time from queueing a state commit to it being durable (includes group-commit batching).",
+      labelNames: ["actor_name"],
+      unit: "seconds",
+      buckets: LATENCY_BUCKETS,
+    }),
+    stateBytes: registry.histogram({
+      name: "troupe_actor_state_bytes",
+      help: "Encoded size of actor state per commit.",
+      labelNames: ["actor_name"],
+      unit: "bytes",
+      buckets: BYTE_BUCKETS,
+    }),
+  };
+
+  return {
+    forActorType(actorName: string, actionNames: readonly string[]): ActorTypeMetrics {
+      const actions = new Map<string, ActionMetrics>();
+      for (const action of actionNames) {
+        actions.set(action, {
+          ok: f.calls.labels(actorName, action, "ok"),
+          user_error: f.calls.labels(actorName, action, "user_error"),
+          error: f.calls.labels(actorName, action, "error"),
+          timeout: f.calls.labels(actorName, action, "timeout"),
+          duration: f.callDuration.labels(actorName, action),
+        });
+      }
+      const closed = new Map<string, CounterHandle>(CLOSE_REASONS.map((r) => [r, f.connsClosed.labels(actorName, r)]));
+      const other = closed.get("other")!;
+      return {
+        actorsActive: f.active.labels(actorName),
+        starts: { create: f.starts.labels(actorName, "create"), wake: f.starts.labels(actorName, "wake") },
+        startDuration: { create: f.startDuration.labels(actorName, "create"), wake: f.startDuration.labels(actorName, "wake") },
+        stops: Object.fromEntries(STOP_REASONS.map((r) => [r, f.stops.labels(actorName, r)])) as Record<StopReason, CounterHandle>,
+        actions,
+        inboxDepth: f.inbox.labels(actorName),
+        connectionsActive: f.connsActive.labels(actorName),
+        connectionsOpened: f.connsOpened.labels(actorName),
+        connectionsClosed: (reason: string) => closed.get(reason) ?? other,
+        stateCommits: f.commits.labels(actorName),
+        stateCommitDuration: f.commitDuration.labels(actorName),
+        stateBytes: f.stateBytes.labels(actorName),
+      };
+    },
+  };
+}

@@ -1,0 +1,95 @@
+import { checkBearer, checkConfiguredToken, tokenAuth, type TokenAuth } from "./bearer-auth.js";
+import { isReadMethod, json, methodNotAllowed, text } from "./responses.js";
+
+export { checkBearer, checkConfiguredToken, tokenAuth, type TokenAuth, type AuthResult } from "./bearer-auth.js";
+
+export type HealthStatus = "starting" | "ok" | "stopping";
+export type MetricsFormat = "prometheus" | "openmetrics";
+
+/** `setup({ metrics: { token, auth } })`. */
+export interface MetricsAuthConfig {
+  token?: string | undefined;
+  /** "bearer" (default) requires the token; "none" serves /metrics to anyone (logs a warning). */
+  auth?: "bearer" | "none";
+}
+
+export interface RouteDeps {
+  /** The package's real version. */
+  version: string;
+  health(): HealthStatus;
+  metadata(): { mode: string; protocolVersion: number; actorNames: Record<string, { actions: string[] }> };
+  renderMetrics(format: MetricsFormat): Promise<string>;
+  negotiateFormat(accept: string | null): MetricsFormat;
+  contentTypeFor(format: MetricsFormat): string;
+  metricsAuth: TokenAuth;
+  log: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
+}
+
+export interface Routes {
+  health(req: Request): Promise<Response>;
+  metadata(req: Request): Promise<Response>;
+  prometheusMetrics(req: Request): Promise<Response>;
+}
+
+const REALM = 'Bearer realm="troupe-metrics"';
+
+/**
+ * Resolves how /metrics authenticates. The config token wins over TROUPE_METRICS_TOKEN;
+ * with neither, /metrics answers 403 unless `auth: "none"` was chosen explicitly.
+ */
+export function resolveMetricsAuth(config: MetricsAuthConfig | undefined, env: NodeJS.ProcessEnv, log: { warn(obj: object, msg: string): void }): TokenAuth {
+  if (config?.auth === "none") {
+    log.warn({}, 'metrics auth is "none": /metrics answers anyone who can reach it');
+    return { mode: "none" };
+  }
+  if (config?.token !== undefined) {
+    checkConfiguredToken(config.token, "setup({ metrics: { token } })");
+    return tokenAuth(config.token);
+  }
+  const fromEnv = env.TROUPE_METRICS_TOKEN;
+  if (fromEnv !== undefined) {
+    checkConfiguredToken(fromEnv, "TROUPE_METRICS_TOKEN");
+    return tokenAuth(fromEnv);
+  }
+  return { mode: "disabled", hint: "metrics not enabled: set TROUPE_METRICS_TOKEN, or setup({ metrics: { token } }), and scrape with Authorization: Bearer <token>\n" };
+}
+
+/** The three operational routes as Fetch handlers: mount them in any router. */
+export function createRoutes(deps: RouteDeps): Routes {
+  return {
+    async health(req) {
+      if (!isReadMethod(req.method)) return methodNotAllowed(req.method);
+      const status = deps.health();
+      return json(status === "ok" ? 200 : 503, { status, runtime: "troupe", version: deps.version }, req.method);
+    },
+
+    async metadata(req) {
+      if (!isReadMethod(req.method)) return methodNotAllowed(req.method);
+      const m = deps.metadata();
+      return json(200, { runtime: "troupe", version: deps.version, mode: m.mode, protocolVersion: m.protocolVersion, actorNames: m.actorNames }, req.method);
+    },
+
+    async prometheusMetrics(req) {
+      if (!isReadMethod(req.method)) return methodNotAllowed(req.method);
+      const auth = deps.metricsAuth;
+      if (auth.mode === "disabled") return text(403, auth.hint, req.method);
+      if (auth.mode === "token") {
+        const result = checkBearer(req.headers.get("authorization"), auth.digest);
+        if (result === "missing" || result === "malformed") {
+          return text(401, "unauthorized: send Authorization: Bearer <token>\n", req.method, { "www-authenticate": REALM });
+        }
+        if (result === "invalid") {
+          return text(401, "unauthorized: invalid token\n", req.method, { "www-authenticate": `${REALM}, error="invalid_token"` });
+        }
+      }
+      const format = deps.negotiateFormat(req.headers.get("accept"));
+      try {
+        const body = await deps.renderMetrics(format);
+        return new Response(req.method === "HEAD" ? null : body, { status: 200, headers: { "content-type": deps.contentTypeFor(format), "cache-control": "no-store" } });
+      } catch (err) {
+        deps.log.error({ err }, "rendering metrics failed");
+        return text(500, "metrics rendering failed; see the server log\n", req.method);
+      }
+    },
+  };
+}
