@@ -3,10 +3,12 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { runRuntimeBench, type RuntimeFigures } from "./runtime.js";
+import { runCardinalityBench } from "./cardinality.js";
+import { run as runMetrics } from "./metrics.js";
 import { runLayoutBench } from "./storage-layout.js";
 import { fmt, median, table } from "./stats.js";
 
-// `npm run bench [-- --only=runtime,layout,metrics,peer] [--rounds=N]`: prints tables of medians.
+// `npm run bench [-- --only=runtime,peer,layout,metrics,overhead] [--rounds=N]`: prints tables of medians.
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, "").split("=") as [string, string]));
 const only = args.get("only")?.split(",");
@@ -83,10 +85,27 @@ async function main(): Promise<void> {
     console.log();
   }
 
-  if (want("metrics") && fs.existsSync(path.join(root, "bench/metrics.ts"))) {
-    const spec = "./metrics.js";
-    const mod = (await import(spec)) as { run?: () => Promise<unknown> };
-    await mod.run?.();
+  if (want("metrics")) {
+    await runMetrics();
+    const c = await runCardinalityBench();
+    console.log("Cardinality: /metrics for one actor type as live actors grow (in-process render)");
+    console.log(table(["live actors", "troupe_* series", "bytes", "render"], c.rows.map((r) => [String(r.actors), String(r.series), String(r.bytes), `${fmt(r.renderMs)} ms`])));
+    console.log();
+  }
+
+  if (want("overhead")) {
+    // Interleave on/off runs so drift on a shared machine hits both alike.
+    const on: number[] = [];
+    const off: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      on.push((await runRuntimeBench({ rounds: 7, metrics: "on" })).concurrentPerSec);
+      off.push((await runRuntimeBench({ rounds: 7, metrics: "off" })).concurrentPerSec);
+    }
+    const mOn = median(on);
+    const mOff = median(off);
+    console.log("Overhead: 1,000 concurrent actions on one connection, metrics on vs off");
+    console.log(table(["metrics", "actions/s (median)", "runs"], [["on", fmt(mOn, 0), on.map((x) => fmt(x, 0)).join(" ")], ["off", fmt(mOff, 0), off.map((x) => fmt(x, 0)).join(" ")]]));
+    console.log(`on/off = ${fmt((mOn / mOff) * 100, 1)}% (target: within 3%)\n`);
   }
 }
 

@@ -42,7 +42,8 @@ export async function runRuntimeBench(opts: RuntimeBenchOptions = {}): Promise<R
       const timer = setTimeout(() => reject(new Error("bench server did not start")), 30_000);
       child.stdout!.on("data", (d) => {
         out += d;
-        const line = out.split("\n").find((l) => l.startsWith("{"));
+        // Log lines are JSON too: the announcement is the line with a url.
+        const line = out.split("\n").find((l) => l.startsWith('{"url"'));
         if (line) {
           clearTimeout(timer);
           resolve((JSON.parse(line) as { url: string }).url);

@@ -9,8 +9,9 @@ export interface PromClientRegistryLike {
 export interface PromClientMetric {
   name: string;
   help: string;
-  type: string;
-  values: Array<{ value: number; labels: Record<string, string | number>; metricName?: string }>;
+  // prom-client types this as an enum; at run time it is the type name.
+  type: unknown;
+  values: Array<{ value: number; labels: Partial<Record<string, string | number>>; metricName?: string }>;
 }
 
 /**
@@ -19,7 +20,7 @@ export interface PromClientMetric {
  */
 export function renderPromClientMetric(m: PromClientMetric, format: Format, out: string[]): void {
   const om = format === "openmetrics";
-  const type = ["counter", "gauge", "histogram", "summary"].includes(m.type) ? m.type : "untyped";
+  const type = ["counter", "gauge", "histogram", "summary"].includes(String(m.type)) ? String(m.type) : "untyped";
   let family = m.name;
   let counterSample = m.name;
   if (type === "counter" && om) {
@@ -28,7 +29,7 @@ export function renderPromClientMetric(m: PromClientMetric, format: Format, out:
   }
   out.push(`# HELP ${family} ${escapeHelp(m.help, om)}\n# TYPE ${family} ${om && type === "untyped" ? "unknown" : type}\n`);
   for (const v of m.values) {
-    const names = Object.keys(v.labels);
+    const names = Object.keys(v.labels).filter((n) => v.labels[n] !== undefined);
     const values = names.map((n) => String(v.labels[n]));
     const sample = type === "counter" ? counterSample : (v.metricName ?? m.name);
     out.push(`${sample}${labelString(names, values)} ${formatValue(v.value)}\n`);

@@ -26,7 +26,8 @@ export async function startChild(script: string, env: Record<string, string>, ti
     const timer = setTimeout(() => reject(new Error(`child did not start in ${timeoutMs} ms: ${err}`)), timeoutMs);
     child.stdout!.on("data", (d) => {
       out += d;
-      const line = out.split("\n").find((l) => l.startsWith("{"));
+      // Log lines are JSON too: the announcement is the line with a url.
+        const line = out.split("\n").find((l) => l.startsWith('{"url"'));
       if (line) {
         clearTimeout(timer);
         resolve((JSON.parse(line) as { url: string }).url);
