@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { actor, UserError } from "../src/index.js";
+import { Counter as PromCounter, Registry as PromRegistry } from "prom-client";
+import WebSocket from "ws";
+import { actor, setup, UserError } from "../src/index.js";
 import { ActorError } from "../src/client/index.js";
 import { parseSamples, sampleValue, sumValues, type Sample } from "./helpers/exposition.js";
 import { GatedStore } from "./helpers/gated-store.js";
 import { promtoolCheckMetrics } from "./helpers/promtool.js";
-import { sleep, startServer, waitFor } from "./helpers/harness.js";
+import { quietLogger, sleep, startServer, waitFor } from "./helpers/harness.js";
 
 const TOKEN = "runtime-metrics-test-token";
 
@@ -119,6 +121,17 @@ describe("core runtime metrics against ground truth", () => {
       assert.equal(sampleValue(await scrape(h.url), "troupe_actors_active", C), before - 1);
       await c2.dispose();
 
+      // A malformed frame closes with reason "error".
+      const actorId = await a.resolve();
+      const raw = new WebSocket(`${h.url.replace("http", "ws")}/actors/${actorId}/connect`, ["troupe"]);
+      await new Promise((r) => raw.once("open", r));
+      await waitFor(async () => sampleValue(await scrape(h.url), "troupe_actor_connections_opened_total", C) === 3, 2000, "raw admitted");
+      raw.send("{broken");
+      await waitFor(async () => sampleValue(await scrape(h.url), "troupe_actor_connections_closed_total", { ...C, reason: "error" }) === 1, 2000, "error close");
+      s = await scrape(h.url);
+      assert.equal(sampleValue(s, "troupe_actor_connections_active", C), 0);
+      assert.equal(sumValues(s, "troupe_actor_connections_closed_total", C), 3, "opened - closed = active");
+
       // The other type is counted apart, and its series exist from registration.
       s = await scrape(h.url);
       assert.equal(sampleValue(s, "troupe_actor_action_calls_total", { actor_name: "other", action: "ping", outcome: "ok" }), 0);
@@ -199,4 +212,12 @@ describe("core runtime metrics against ground truth", () => {
       await h.close();
     }
   });
+});
+
+test("a prom-client metric that collides with a Troupe family fails startup", async () => {
+  const prom = new PromRegistry();
+  new PromCounter({ name: "troupe_actor_starts_total", help: "clash", registers: [prom] });
+  const registry = setup({ use: { counter }, storage: { driver: "memory" }, logger: quietLogger, metrics: { token: TOKEN, promClient: prom } });
+  await assert.rejects(registry.start(), /collides with a Troupe metric/);
+  await registry.shutdown();
 });

@@ -5,8 +5,8 @@ import type { MetricsRegistry } from "./registry.js";
 
 export const STOP_REASONS = ["sleep", "destroy", "shutdown", "crash"] as const satisfies readonly StopReason[];
 export const ACTION_OUTCOMES = ["ok", "user_error", "error", "timeout"] as const;
-/** Why a connection closed; anything else is counted as `other`. */
-export const CLOSE_REASONS = ["client_closed", "server_closed", "error", "refused", "actor_stopped", "shutdown", "other"] as const;
+/** Why an admitted connection closed; an unexpected reason is counted as `error`. */
+export const CLOSE_REASONS = ["client_closed", "server_closed", "error", "actor_stopped", "shutdown"] as const;
 
 /**
  * Declares the core runtime families once per registry. `forActorType` binds every series
@@ -71,7 +71,7 @@ export function declareActorMetrics(registry: MetricsRegistry) {
         });
       }
       const closed = new Map<string, CounterHandle>(CLOSE_REASONS.map((r) => [r, f.connsClosed.labels(actorName, r)]));
-      const other = closed.get("other")!;
+      const fallback = closed.get("error")!;
       return {
         actorsActive: f.active.labels(actorName),
         starts: { create: f.starts.labels(actorName, "create"), wake: f.starts.labels(actorName, "wake") },
@@ -81,7 +81,7 @@ export function declareActorMetrics(registry: MetricsRegistry) {
         inboxDepth: f.inbox.labels(actorName),
         connectionsActive: f.connsActive.labels(actorName),
         connectionsOpened: f.connsOpened.labels(actorName),
-        connectionsClosed: (reason: string) => closed.get(reason) ?? other,
+        connectionsClosed: (reason: string) => closed.get(reason) ?? fallback,
         stateCommits: f.commits.labels(actorName),
         stateCommitDuration: f.commitDuration.labels(actorName),
         stateBytes: f.stateBytes.labels(actorName),

@@ -61,9 +61,11 @@ export function createUpgradeHandler(deps: WebSocketDeps, basePath = "/") {
 
 async function serveConnection(ws: WebSocket, actorId: string, setup: { params: unknown; encoding: Encoding }, deps: WebSocketDeps, maxBuffered: number) {
   const { encoding } = setup;
+  let closeReason = "client_closed";
   const send = (msg: unknown): void => {
     if (ws.readyState !== ws.OPEN) return;
     if (ws.bufferedAmount > maxBuffered) {
+      closeReason = "error";
       ws.close(1008, "backpressure: client is not reading");
       return;
     }
@@ -74,7 +76,6 @@ async function serveConnection(ws: WebSocket, actorId: string, setup: { params: 
   let conn: Conn | undefined;
   let instance: ActorInstance | undefined;
   let closed = false;
-  let closeReason = "client_closed";
 
   const failProtocol = (why: string): void => {
     closeReason = "error";
