@@ -171,3 +171,22 @@ describe("mounting the routes in a user's own Hono app", () => {
     }
   });
 });
+
+describe("health states of a real registry", () => {
+  test("starting until the store is open, ok while serving, stopping during shutdown", async () => {
+    const counter = actor({ state: { n: 0 }, actions: { inc: (c) => ++c.state.n } });
+    const registry = setup({ use: { counter }, storage: { driver: "memory" }, logger: quietLogger });
+    const first = await registry.routes.health(get("/health"));
+    assert.equal(first.status, 503);
+    assert.equal(((await first.json()) as { status: string }).status, "starting");
+    await registry.start();
+    const serving = await registry.routes.health(get("/health"));
+    assert.equal(serving.status, 200);
+    const stopping = registry.shutdown();
+    const during = await registry.routes.health(get("/health"));
+    assert.equal(during.status, 503);
+    assert.equal(((await during.json()) as { status: string }).status, "stopping");
+    await stopping;
+    assert.equal((await registry.routes.health(get("/health"))).status, 503);
+  });
+});
