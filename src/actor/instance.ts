@@ -61,6 +61,7 @@ export class ActorInstance {
   /** Events emitted during the current (non-reentrant) turn, released with its commit. */
   private outbox: Array<() => void> | undefined;
   private wantSleep = false;
+  private readonly drainWaiters: Array<() => void> = [];
   private wantDestroy = false;
   private lastActivity = performance.now();
   private sleepTimer: NodeJS.Timeout | undefined;
@@ -212,6 +213,9 @@ export class ActorInstance {
 
   private afterTurn(): void {
     this.lastActivity = performance.now();
+    if (this.drainWaiters.length > 0 && this.running === 0 && this.inbox.length === 0) {
+      for (const w of this.drainWaiters.splice(0)) w();
+    }
     if (this.wantDestroy && this.running === 0) {
       this.wantDestroy = false;
       this.host.stop(this, "destroy");
@@ -366,8 +370,9 @@ export class ActorInstance {
   }
 
   /** Resolves when no task is queued or running. */
-  async drain(): Promise<void> {
-    while (this.running > 0 || this.inbox.length > 0) await new Promise<void>((r) => setTimeout(r, 1));
+  drain(): Promise<void> {
+    if (this.running === 0 && this.inbox.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
   /** Resolves once every commit queued so far has settled (success or failure). */

@@ -27,14 +27,12 @@ export function createHttpApp(deps: HttpAppDeps, basePath = "/"): Hono {
   const ops = { "/health": deps.routes.health, "/metadata": deps.routes.metadata, "/metrics": deps.routes.prometheusMetrics };
   for (const [path, route] of Object.entries(ops)) app.all(path, (c) => route(c.req.raw));
 
-  app.use("/actors/*", async (c, next) => {
+  const refuseWhileStopping = async (_c: Context, next: () => Promise<void>) => {
     if (!deps.accepting()) throw errors.stopping();
     await next();
-  });
-  app.use("/actors", async (c, next) => {
-    if (!deps.accepting()) throw errors.stopping();
-    await next();
-  });
+  };
+  app.use("/actors", refuseWhileStopping);
+  app.use("/actors/*", refuseWhileStopping);
   const limit = bodyLimit({ maxSize: deps.maxBodyBytes, onError: () => Promise.reject(errors.bodyTooLarge(deps.maxBodyBytes)) });
 
   const resolveRoute = (mode: ResolveMode) => async (c: Context) => {
