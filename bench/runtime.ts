@@ -1,10 +1,6 @@
-import { spawn } from "node:child_process";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { createClient } from "../src/client/index.js";
+import { startChild } from "../test/helpers/child-server.js";
 import { median, percentile } from "./stats.js";
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
 type CounterApi = { counter: { increment(by?: number): Promise<number>; get(): Promise<number> } };
 
@@ -30,31 +26,12 @@ export interface RuntimeBenchOptions {
 
 /** Starts the bench server in a child process, measures from this one, stops it. */
 export async function runRuntimeBench(opts: RuntimeBenchOptions = {}): Promise<RuntimeFigures> {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "bench/fixtures/bench-server.ts")], {
-    cwd: root,
-    env: { ...process.env, BENCH_DURABILITY: opts.durability ?? "full", BENCH_METRICS: opts.metrics ?? "on" },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  const server = await startChild("bench/fixtures/bench-server.ts", { BENCH_DURABILITY: opts.durability ?? "full", BENCH_METRICS: opts.metrics ?? "on" }, 30_000);
   try {
-    const url = await new Promise<string>((resolve, reject) => {
-      let out = "";
-      const timer = setTimeout(() => reject(new Error("bench server did not start")), 30_000);
-      child.stdout!.on("data", (d) => {
-        out += d;
-        // Log lines are JSON too: the announcement is the line with a url.
-        const line = out.split("\n").find((l) => l.startsWith('{"url"'));
-        if (line) {
-          clearTimeout(timer);
-          resolve((JSON.parse(line) as { url: string }).url);
-        }
-      });
-      child.once("exit", () => reject(new Error("bench server exited")));
-    });
-    return await measure(url, opts.rounds ?? 5);
+    return await measure(server.url, opts.rounds ?? 5);
   } finally {
-    child.kill("SIGTERM");
-    await exited;
+    server.child.kill("SIGTERM");
+    await server.exited;
   }
 }
 

@@ -185,6 +185,8 @@ describe("core runtime metrics against ground truth", () => {
       await assert.rejects(a.increment(1));
       const s = await scrape(h.url);
       assert.equal(sampleValue(s, "troupe_actor_state_commits_total", C), commitsBefore);
+      assert.equal(sampleValue(s, "troupe_actor_action_calls_total", { ...C, action: "increment", outcome: "ok" }), 1);
+      assert.equal(sampleValue(s, "troupe_actor_action_calls_total", { ...C, action: "increment", outcome: "error" }), 1, "a call whose commit failed is an error");
       assert.equal(sampleValue(s, "troupe_actor_stops_total", { ...C, reason: "crash" }), 1);
     } finally {
       await h.close();

@@ -204,9 +204,19 @@ export class ActorInstance {
       else if (!isUser) this.log.warn({ code: failure.code, task: task.label }, failure.message);
       this.gate(this.barrier, () => task.reject(failure), task.reject);
     } else {
-      metrics?.ok.inc();
       if (outbox.length > 0) this.gate(barrier, () => outbox.forEach((send) => send()), () => {});
-      this.gate(barrier, () => task.resolve(value), task.reject);
+      // The outcome is known only once the commit is: a failed commit makes the call an error.
+      this.gate(
+        barrier,
+        () => {
+          metrics?.ok.inc();
+          task.resolve(value);
+        },
+        (err) => {
+          metrics?.error.inc();
+          task.reject(err);
+        },
+      );
     }
     this.afterTurn();
   }
