@@ -35,6 +35,7 @@ const counter = actor({
       return c.state.count;
     },
     nap: (c) => c.sleep(),
+    destroy: (c) => c.destroy(),
   },
   options: { sleepTimeoutMs: 60_000, actionTimeoutMs: 200 },
 });
@@ -80,12 +81,13 @@ describe("core runtime metrics against ground truth", () => {
       assert.equal(sampleValue(s, "troupe_actor_starts_total", { ...C, kind: "create" }), 2);
       assert.equal(sampleValue(s, "troupe_actor_start_duration_seconds_count", { ...C, kind: "create" }), 2);
       assert.equal(sampleValue(s, "troupe_actors_active", C), 1, "b is live, a crashed");
-      // Commits: a's 5 increments (each its own turn, commits may group) and b's 1; the timeout discarded nothing committed.
-      const commits = sampleValue(s, "troupe_actor_state_commits_total", C);
-      assert.ok(commits >= 2 && commits <= 6, `commits ${commits}`);
-      assert.equal(sampleValue(s, "troupe_actor_state_commit_duration_seconds_count", C), commits);
-      assert.equal(sampleValue(s, "troupe_actor_state_bytes_count", C), commits);
-      assert.ok(sampleValue(s, "troupe_actor_state_bytes_sum", C) > 0);
+      // Commits: a's 5 awaited increments commit one by one, b's 1; rolled-back and timed-out calls commit nothing.
+      // Each state is CBOR {count: n} with n < 24: 8 bytes. Creation writes the first state but is not a state commit.
+      assert.equal(sampleValue(s, "troupe_actor_state_commits_total", C), 6);
+      assert.equal(sampleValue(s, "troupe_actor_state_commit_duration_seconds_count", C), 6);
+      assert.equal(sampleValue(s, "troupe_actor_state_bytes_count", C), 6);
+      assert.equal(sampleValue(s, "troupe_actor_state_bytes_sum", C), 48);
+      assert.equal(sampleValue(s, "troupe_actor_state_bytes_bucket", { ...C, le: "64" }), 6);
 
       // Wake after the crash.
       assert.equal(await a.read(), 5);
@@ -164,6 +166,9 @@ describe("core runtime metrics against ground truth", () => {
       assert.equal(sampleValue(s, "troupe_actor_inbox_depth", C), 0);
       assert.equal(sampleValue(s, "troupe_actor_stops_total", { ...C, reason: "sleep" }), 5);
       assert.equal(sampleValue(s, "troupe_actor_connections_closed_total", { ...C, reason: "client_closed" }), 5);
+      await h.client.counter.getOrCreate(["doomed"]).destroy();
+      await waitFor(async () => sampleValue(await scrape(h.url), "troupe_actor_stops_total", { ...C, reason: "destroy" }) === 1, 2000, "destroy stop");
+      assert.equal(sampleValue(await scrape(h.url), "troupe_actors_active", C), 0);
       await h.client.counter.getOrCreate(["g0"]).read();
       assert.equal(sampleValue(await scrape(h.url), "troupe_actor_starts_total", { ...C, kind: "wake" }), 1);
     } finally {

@@ -2,7 +2,7 @@ import { Encoder } from "cbor-x";
 import { errors } from "../common/errors.js";
 
 // Records and structured clones are cbor-x extensions other CBOR readers cannot decode; keep plain CBOR.
-const codec = new Encoder({ useRecords: false, structuredClone: false, mapsAsObjects: true, tagUint8Array: false });
+const codec = new Encoder({ useRecords: false, structuredClone: false, mapsAsObjects: true, tagUint8Array: false, variableMapSize: true });
 
 /**
  * Refuses what CBOR cannot round-trip faithfully, naming the path, so a bad write

@@ -2,7 +2,7 @@ import { Encoder } from "cbor-x";
 
 export type Encoding = "json" | "cbor";
 
-const codec = new Encoder({ useRecords: false, structuredClone: false, mapsAsObjects: true, tagUint8Array: false });
+const codec = new Encoder({ useRecords: false, structuredClone: false, mapsAsObjects: true, tagUint8Array: false, variableMapSize: true });
 
 export function encodeBody(value: unknown, encoding: Encoding): string | Uint8Array {
   return encoding === "cbor" ? codec.encode(value) : JSON.stringify(value);
