@@ -1,6 +1,8 @@
 import type { Logger } from "pino";
 import type { Conn } from "./conn.js";
 import type { ActorInstance } from "./instance.js";
+import type { ActorKv } from "./kv.js";
+import type { ActorSchedule } from "./schedule.js";
 
 /** `c` in lifecycle hooks: a thin view onto the running instance. */
 export class ActorContext<TState, TVars, TConnParams, TConnState> {
@@ -30,6 +32,14 @@ export class ActorContext<TState, TVars, TConnParams, TConnState> {
   }
   get log(): Logger {
     return this.instance.log;
+  }
+  /** A durable per-actor key-value store; writes commit with the current turn. */
+  get kv(): ActorKv {
+    return this.instance.kv;
+  }
+  /** Durable alarms that call one of this actor's actions later. */
+  get schedule(): ActorSchedule {
+    return this.instance.schedule;
   }
   /** Sends an event to every connection subscribed to it, after the current turn commits. */
   broadcast(event: string, ...args: unknown[]): void {

@@ -1,16 +1,24 @@
 import type { Logger } from "pino";
 import { errors, TroupeError, UserError } from "../common/errors.js";
 import type { GroupCommitter } from "../storage/group-commit.js";
+import type { ActorStore, StoredAlarm, StoreWrite } from "../storage/types.js";
+import { ActorKv, type KvOp } from "./kv.js";
+import { ActorSchedule } from "./schedule.js";
 import { ActionContext, ActorContext } from "./context.js";
 import { Conn, type ConnTransport } from "./conn.js";
 import type { ActorType } from "./actor-type.js";
-import type { ActionMetrics, StopReason } from "./metrics-port.js";
-import { decodeState, encodeState } from "./state-codec.js";
+import type { ActionMetrics, CounterLike, HistogramLike, StopReason } from "./metrics-port.js";
+import { cbor, decodeState, encodeState } from "./state-codec.js";
 
 /** What an instance needs from the manager that owns it. */
 export interface InstanceHost {
   readonly committer: GroupCommitter;
+  readonly store: ActorStore;
   readonly logger: Logger;
+  /** Committed alarms of an actor, from the registry-wide scheduler. */
+  alarmsOf(actorId: string): StoredAlarm[];
+  /** Alarm changes of one commit are durable: arm or disarm them. */
+  alarmsCommitted(changes: ReadonlyArray<[string, StoredAlarm | null]>): void;
   /** Begins unloading the instance; the manager routes new calls to a fresh one afterwards. */
   stop(instance: ActorInstance, reason: Exclude<StopReason, "crash">): void;
   /** The instance was abandoned; calls that never started run again on a fresh instance. */
@@ -29,6 +37,8 @@ export interface Task {
   conn?: Conn | undefined;
   /** Internal tasks (hooks while stopping) are accepted after new work is refused. */
   internal?: boolean;
+  /** Writes committed with the task whatever its outcome (an alarm's own deletion). */
+  finalWrites?: (instance: ActorInstance) => void;
 }
 
 type Status = "ready" | "stopping" | "stopped" | "crashed";
@@ -60,6 +70,16 @@ export class ActorInstance {
   private poisoned = false;
   /** Events emitted during the current (non-reentrant) turn, released with its commit. */
   private outbox: Array<() => void> | undefined;
+  /** KV writes staged and not yet known durable (hex key -> value, null = deleted). */
+  readonly kvOverlay = new Map<string, Uint8Array | null>();
+  /** Alarm changes staged and not yet known durable. */
+  readonly stagedAlarms = new Map<string, StoredAlarm | null>();
+  /** Writes of the current turn, and how to undo or settle their overlay entries. */
+  private turnWrites: StoreWrite[] = [];
+  private turnUndo: Array<() => void> = [];
+  private turnSettle: Array<() => void> = [];
+  private _kv: ActorKv | undefined;
+  private _schedule: ActorSchedule | undefined;
   private wantSleep = false;
   private readonly drainWaiters: Array<() => void> = [];
   private wantDestroy = false;
@@ -90,6 +110,29 @@ export class ActorInstance {
 
   get log(): Logger {
     return (this._log ??= this.host.logger.child({ actor: this.type.name, actorId: this.id }));
+  }
+
+  get store(): ActorStore {
+    return this.host.store;
+  }
+
+  get kv(): ActorKv {
+    return (this._kv ??= new ActorKv(this));
+  }
+
+  get schedule(): ActorSchedule {
+    return (this._schedule ??= new ActorSchedule({
+      id: this.id,
+      name: this.type.name,
+      hasAction: (n) => this.type.actions.has(n),
+      stageAlarm: (id, alarm) => this.stageAlarm(id, alarm),
+      stagedAlarms: this.stagedAlarms,
+      committedAlarms: () => this.host.alarmsOf(this.id),
+    }));
+  }
+
+  get kvMetrics(): ReadonlyMap<KvOp, { count: CounterLike; duration: HistogramLike }> | undefined {
+    return this.type.metrics?.kv;
   }
 
   /** The context handed to lifecycle hooks. */
@@ -135,6 +178,35 @@ export class ActorInstance {
         reject,
         action: { metrics: this.type.metrics?.actions.get(actionName), timeoutMs: this.type.options.actionTimeoutMs },
         conn,
+      });
+    });
+  }
+
+  /**
+   * Fires an alarm as a turn. Its deletion commits with the action's changes, or alone if the
+   * action throws, so an alarm fires once. Resolves with the outcome; rejects when the turn
+   * could not complete (timeout, commit failure, restart), so the scheduler retries later.
+   */
+  runAlarm(alarm: StoredAlarm): Promise<"ok" | "error"> {
+    const fn = this.type.actions.get(alarm.action);
+    return new Promise((resolve, reject) => {
+      this.enqueue({
+        label: `alarm:${alarm.action}`,
+        run: (inst) => {
+          if (!fn) throw errors.actionNotFound(this.type.name, alarm.action);
+          return fn(new ActionContext(inst, undefined), ...(cbor.decode(alarm.args) as unknown[]));
+        },
+        resolve: () => resolve("ok"),
+        reject: (err) => {
+          const code = err instanceof TroupeError ? err.code : "";
+          if (["state_commit_failed", "actor_restarted", "action_timed_out", "server_stopping"].includes(code)) reject(err);
+          else {
+            this.log.error({ err, action: alarm.action, alarmId: alarm.id }, "scheduled action failed");
+            resolve("error");
+          }
+        },
+        action: { metrics: this.type.metrics?.actions.get(alarm.action), timeoutMs: this.type.options.actionTimeoutMs },
+        finalWrites: (inst) => inst.stageAlarm(alarm.id, null),
       });
     });
   }
@@ -190,6 +262,7 @@ export class ActorInstance {
     let barrier: Promise<void> | undefined;
     if (!failed) {
       try {
+        task.finalWrites?.(this);
         barrier = this.commitPoint();
       } catch (err) {
         failed = true;
@@ -202,7 +275,12 @@ export class ActorInstance {
       if (task.action) (isUser ? metrics?.user_error : metrics?.error)?.inc();
       if (!(failure instanceof TroupeError)) this.log.error({ err: failure, task: task.label }, "actor code threw");
       else if (!isUser) this.log.warn({ code: failure.code, task: task.label }, failure.message);
-      this.gate(this.barrier, () => task.reject(failure), task.reject);
+      let failedBarrier = this.barrier;
+      if (task.finalWrites) {
+        task.finalWrites(this);
+        failedBarrier = this.commitPoint();
+      }
+      this.gate(failedBarrier, () => task.reject(failure), task.reject);
     } else {
       if (outbox.length > 0) this.gate(barrier, () => outbox.forEach((send) => send()), () => {});
       // The outcome is known only once the commit is: a failed commit makes the call an error.
@@ -242,16 +320,29 @@ export class ActorInstance {
 
   // ---- state and the output gate -----------------------------------------------------
 
-  /** Encodes the state; when it changed, queues a commit and makes it the new barrier. */
+  /**
+   * Encodes the state; when it changed or the turn staged writes (KV, alarms), queues one
+   * commit for all of it and makes that commit the new barrier.
+   */
   private commitPoint(): Promise<void> | undefined {
     const bytes = encodeState(this.state);
-    if (equalBytes(bytes, this.lastBytes)) return this.barrier;
-    this.lastBytes = bytes;
-    const commit = this.host.committer.enqueue({ kind: "state", actorId: this.id, state: bytes }, this.type.commitObserver);
+    const stateChanged = !equalBytes(bytes, this.lastBytes);
+    const writes = this.turnWrites;
+    const settle = this.turnSettle;
+    this.turnWrites = [];
+    this.turnSettle = [];
+    this.turnUndo = [];
+    if (!stateChanged && writes.length === 0) return this.barrier;
+    if (stateChanged) {
+      this.lastBytes = bytes;
+      writes.unshift({ kind: "state", actorId: this.id, state: bytes });
+    }
+    const commit = this.host.committer.enqueue(writes, this.type.commitObserver);
     this.barrier = commit;
     commit.then(
       () => {
         if (this.barrier === commit) this.barrier = undefined;
+        for (const f of settle) f();
       },
       (err) => {
         if (this.barrier === commit) this.barrier = undefined;
@@ -259,7 +350,7 @@ export class ActorInstance {
       },
     );
     const onStateChange = this.type.config.onStateChange;
-    if (onStateChange) {
+    if (stateChanged && onStateChange) {
       try {
         onStateChange(this.ctx, this.state);
       } catch (err) {
@@ -267,6 +358,40 @@ export class ActorInstance {
       }
     }
     return commit;
+  }
+
+  /** Stages a write with the current turn; `overlayKey` also makes a KV write visible to reads. */
+  stage(write: StoreWrite, overlayKey?: string, overlayValue?: Uint8Array | null): void {
+    this.turnWrites.push(write);
+    if (overlayKey === undefined) return;
+    this.trackOverlay(this.kvOverlay, overlayKey, overlayValue!);
+  }
+
+  /** Stages an alarm, or with null its cancellation; the scheduler hears once it is durable. */
+  stageAlarm(id: string, alarm: StoredAlarm | null): void {
+    this.turnWrites.push(alarm ? { kind: "alarmSet", actorId: this.id, alarm } : { kind: "alarmDelete", actorId: this.id, alarmId: id });
+    this.trackOverlay(this.stagedAlarms, id, alarm);
+    this.turnSettle.push(() => this.host.alarmsCommitted([[id, alarm]]));
+  }
+
+  /** Sets an overlay entry with an undo for rollback and a cleanup for when it is durable. */
+  private trackOverlay<V>(map: Map<string, V>, key: string, value: V): void {
+    const had = map.has(key);
+    const prev = map.get(key);
+    this.turnUndo.push(() => (had ? map.set(key, prev as V) : map.delete(key)));
+    map.set(key, value);
+    this.turnSettle.push(() => {
+      if (map.get(key) === value) map.delete(key);
+    });
+  }
+
+  /** Hands over writes staged outside any turn (by createState/onCreate) to the creator. */
+  takeStagedWrites(): { writes: StoreWrite[]; settle: Array<() => void> } {
+    const out = { writes: this.turnWrites, settle: this.turnSettle };
+    this.turnWrites = [];
+    this.turnSettle = [];
+    this.turnUndo = [];
+    return out;
   }
 
   /** Waits for `barrier` (if any) before `send`; a failed or poisoned commit calls `fail` instead. */
@@ -288,6 +413,10 @@ export class ActorInstance {
   }
 
   private rollback(): void {
+    for (const undo of this.turnUndo.reverse()) undo();
+    this.turnUndo = [];
+    this.turnWrites = [];
+    this.turnSettle = [];
     try {
       this.state = decodeState(this.lastBytes);
     } catch (err) {

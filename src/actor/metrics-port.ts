@@ -35,4 +35,7 @@ export interface ActorTypeMetrics {
   stateCommits: CounterLike;
   stateCommitDuration: HistogramLike;
   stateBytes: HistogramLike;
+  kv: ReadonlyMap<"get" | "put" | "delete" | "list" | "get_batch" | "put_batch" | "delete_batch", { count: CounterLike; duration: HistogramLike }>;
+  alarmsPending: GaugeLike;
+  alarmsFired: { ok: CounterLike; error: CounterLike };
 }

@@ -1,3 +1,4 @@
+import { KV_OPS } from "../actor/kv.js";
 import type { ActionMetrics, ActorTypeMetrics, StopReason } from "../actor/metrics-port.js";
 import type { CounterHandle } from "./counter.js";
 import { BYTE_BUCKETS, LATENCY_BUCKETS } from "./histogram.js";
@@ -56,6 +57,16 @@ export function declareActorMetrics(registry: MetricsRegistry) {
       unit: "bytes",
       buckets: BYTE_BUCKETS,
     }),
+    kvOps: registry.counter({ name: "troupe_actor_kv_operations_total", help: "Key-value operations by op (get, put, delete, list, get_batch, put_batch, delete_batch).", labelNames: ["actor_name", "op"] }),
+    kvDuration: registry.histogram({
+      name: "troupe_actor_kv_operation_duration_seconds",
+      help: "Time a key-value operation took inside the actor (reads hit the store; writes are staged for the turn's commit).",
+      labelNames: ["actor_name", "op"],
+      unit: "seconds",
+      buckets: LATENCY_BUCKETS,
+    }),
+    alarmsPending: registry.gauge({ name: "troupe_actor_schedule_alarms_pending", help: "Durable alarms scheduled and not yet fired or cancelled.", labelNames: ["actor_name"] }),
+    alarmsFired: registry.counter({ name: "troupe_actor_schedule_alarms_fired_total", help: "Alarms fired, by outcome of the scheduled action (ok or error).", labelNames: ["actor_name", "outcome"] }),
   };
 
   return {
@@ -85,6 +96,9 @@ export function declareActorMetrics(registry: MetricsRegistry) {
         stateCommits: f.commits.labels(actorName),
         stateCommitDuration: f.commitDuration.labels(actorName),
         stateBytes: f.stateBytes.labels(actorName),
+        kv: new Map(KV_OPS.map((op) => [op, { count: f.kvOps.labels(actorName, op), duration: f.kvDuration.labels(actorName, op) }])),
+        alarmsPending: f.alarmsPending.labels(actorName),
+        alarmsFired: { ok: f.alarmsFired.labels(actorName, "ok"), error: f.alarmsFired.labels(actorName, "error") },
       };
     },
   };

@@ -7,7 +7,8 @@ import type { StopReason } from "../actor/metrics-port.js";
 import { decodeState, encodeState } from "../actor/state-codec.js";
 import { errors } from "../common/errors.js";
 import type { GroupCommitter } from "../storage/group-commit.js";
-import type { ActorRecord, ActorStore } from "../storage/types.js";
+import type { ActorRecord, ActorStore, StoredAlarm } from "../storage/types.js";
+import { Scheduler } from "./scheduler.js";
 
 export type ResolveMode = "get" | "getOrCreate" | "create";
 
@@ -30,12 +31,32 @@ export class ActorManager implements InstanceHost {
   private readonly creating = new Map<string, Promise<ResolvedActor>>();
   private accepting = true;
 
+  readonly scheduler: Scheduler;
+
   constructor(
     readonly types: ReadonlyMap<string, ActorType>,
-    private readonly store: ActorStore,
+    readonly store: ActorStore,
     readonly committer: GroupCommitter,
     readonly logger: Logger,
-  ) {}
+  ) {
+    this.scheduler = new Scheduler({ instance: (id) => this.instance(id), metricsOf: (name) => this.types.get(name)?.metrics, logger });
+  }
+
+  /** Arms the stored alarms; those missed while the process was down fire now. */
+  async startScheduler(): Promise<void> {
+    this.scheduler.load(await this.store.loadAlarms());
+  }
+
+  alarmsOf(actorId: string): StoredAlarm[] {
+    return this.scheduler.alarmsOf(actorId);
+  }
+
+  alarmsCommitted(changes: ReadonlyArray<[string, StoredAlarm | null]>): void {
+    for (const [id, alarm] of changes) {
+      if (alarm) this.scheduler.add(alarm);
+      else this.scheduler.remove(id);
+    }
+  }
 
   get liveCount(): number {
     return this.instances.size;
@@ -119,7 +140,10 @@ export class ActorManager implements InstanceHost {
     await cfg.onCreate?.(ctx, input);
     const bytes = encodeState(inst.state);
     inst.resetSnapshot(bytes);
-    await this.committer.enqueue({ kind: "create", record, state: bytes });
+    // KV writes or alarms made by createState/onCreate land in the same transaction as the actor.
+    const staged = inst.takeStagedWrites();
+    await this.committer.enqueue([{ kind: "create", record, state: bytes }, ...staged.writes]);
+    for (const f of staged.settle) f();
     const stored = await this.store.findByKey(type.name, key);
     if (stored && stored.id !== record.id) {
       // Another writer created it first; ours was never stored.
@@ -180,7 +204,10 @@ export class ActorManager implements InstanceHost {
       const hook = reason === "destroy" ? cfg.onDestroy : cfg.onSleep;
       if (hook) await inst.runHook(reason === "destroy" ? "destroy" : "sleep", () => hook(inst.context), true).catch((err) => inst.log.error({ err }, `${reason === "destroy" ? "onDestroy" : "onSleep"} failed`));
       await inst.settled();
-      if (reason === "destroy") await this.committer.enqueue({ kind: "destroy", actorId: inst.id });
+      if (reason === "destroy") {
+        await this.committer.enqueue({ kind: "destroy", actorId: inst.id });
+        this.scheduler.removeActor(inst.id);
+      }
     } catch (err) {
       inst.log.error({ err, reason }, "error while unloading the actor");
     } finally {
@@ -206,6 +233,7 @@ export class ActorManager implements InstanceHost {
   /** Refuses new work, lets in-flight work finish and commit, runs onSleep everywhere. */
   async shutdown(): Promise<void> {
     this.accepting = false;
+    this.scheduler.stop();
     await Promise.allSettled([...this.loading.values()]);
     await Promise.all([...this.instances.values()].map((inst) => this.stop(inst, "shutdown")));
     await Promise.allSettled([...this.transitions.values()]);

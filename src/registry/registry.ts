@@ -132,8 +132,10 @@ export class Registry<A extends Record<string, AnyActorDefinition> = Record<stri
     const store = this.createStore();
     await store.open();
     this.store = store;
-    this.manager = new ActorManager(this.types, store, new GroupCommitter(store), this.logger);
+    const manager = new ActorManager(this.types, store, new GroupCommitter(store), this.logger);
+    this.manager = manager;
     this.phase = "ready";
+    await manager.startScheduler();
     this.logger.info({ mode: this.mode, actors: [...this.types.keys()] }, "troupe registry ready");
     return this.manager;
   }

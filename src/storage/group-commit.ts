@@ -32,21 +32,29 @@ export class GroupCommitter {
 
   constructor(private readonly store: ActorStore) {}
 
-  /** Resolves when the write is durable; rejects if its batch failed (nothing of it applied). */
-  enqueue(write: StoreWrite, observer?: CommitObserver): Promise<void> {
+  /**
+   * Resolves when the writes are durable; rejects if their batch failed (nothing of it
+   * applied). The writes of one call always land in the same batch. `observer` hears about
+   * the state write.
+   */
+  enqueue(writes: StoreWrite | readonly StoreWrite[], observer?: CommitObserver): Promise<void> {
     const batch = (this.next ??= this.newBatch());
-    const entry: Pending = { write, observer, enqueuedAt: performance.now() };
-    if (write.kind === "state") {
-      const at = batch.stateIndex.get(write.actorId);
-      if (at !== undefined) {
-        const prev = batch.entries[at]!;
-        batch.entries[at] = { ...entry, enqueuedAt: prev.enqueuedAt };
-        return batch.promise;
+    const wasEmpty = batch.entries.length === 0;
+    const now = performance.now();
+    for (const write of Array.isArray(writes) ? writes : [writes as StoreWrite]) {
+      const entry: Pending = { write, observer: write.kind === "state" ? observer : undefined, enqueuedAt: now };
+      if (write.kind === "state") {
+        const at = batch.stateIndex.get(write.actorId);
+        if (at !== undefined) {
+          // A later snapshot of the same actor replaces the earlier one in this batch.
+          batch.entries[at] = { ...entry, enqueuedAt: batch.entries[at]!.enqueuedAt };
+          continue;
+        }
+        batch.stateIndex.set(write.actorId, batch.entries.length);
       }
-      batch.stateIndex.set(write.actorId, batch.entries.length);
+      batch.entries.push(entry);
     }
-    batch.entries.push(entry);
-    if (!this.flushing && batch.entries.length === 1) setImmediate(() => void this.flush());
+    if (!this.flushing && wasEmpty && batch.entries.length > 0) setImmediate(() => void this.flush());
     return batch.promise;
   }
 
@@ -78,7 +86,7 @@ export class GroupCommitter {
       try {
         await this.store.write(batch.entries.map((e) => e.write));
         const now = performance.now();
-        for (const e of batch.entries) e.observer?.committed(writeBytes(e.write), (now - e.enqueuedAt) / 1000);
+        for (const e of batch.entries) if (e.observer && e.write.kind === "state") e.observer.committed(e.write.state.byteLength, (now - e.enqueuedAt) / 1000);
         batch.resolve();
       } catch (err) {
         batch.reject(err);
@@ -107,8 +115,4 @@ export class GroupCommitter {
 
 function writeActor(w: StoreWrite): string {
   return w.kind === "create" ? w.record.id : w.actorId;
-}
-
-function writeBytes(w: StoreWrite): number {
-  return w.kind === "destroy" ? 0 : w.state.byteLength;
 }

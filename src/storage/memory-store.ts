@@ -1,5 +1,5 @@
 import { keyToString } from "../actor/key.js";
-import { type ActorRecord, type ActorStore, type StoreWrite } from "./types.js";
+import type { ActorRecord, ActorStore, KvRange, StoredAlarm, StoreWrite } from "./types.js";
 
 /** Keeps everything in process memory: for tests and throwaway servers, never durable. */
 export class MemoryStore implements ActorStore {
@@ -7,6 +7,9 @@ export class MemoryStore implements ActorStore {
   private readonly records = new Map<string, ActorRecord>();
   private readonly byKey = new Map<string, string>();
   private readonly states = new Map<string, Uint8Array>();
+  /** Per actor: hex-encoded key -> [key, value]; hex keeps bytewise order when sorted as strings. */
+  private readonly kv = new Map<string, Map<string, [Uint8Array, Uint8Array]>>();
+  private readonly alarms = new Map<string, StoredAlarm>();
 
   async open(): Promise<void> {}
   async close(): Promise<void> {}
@@ -24,6 +27,24 @@ export class MemoryStore implements ActorStore {
     return this.states.get(id);
   }
 
+  async kvGet(actorId: string, key: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.kv.get(actorId)?.get(hex(key))?.[1];
+  }
+
+  async kvList(actorId: string, range: KvRange): Promise<Array<[Uint8Array, Uint8Array]>> {
+    const m = this.kv.get(actorId);
+    if (!m) return [];
+    const start = range.start && hex(range.start);
+    const end = range.end && hex(range.end);
+    const keys = [...m.keys()].filter((k) => (start === undefined || k >= start) && (end === undefined || k < end)).sort();
+    if (range.reverse) keys.reverse();
+    return keys.slice(0, range.limit ?? keys.length).map((k) => m.get(k)!);
+  }
+
+  async loadAlarms(): Promise<StoredAlarm[]> {
+    return [...this.alarms.values()];
+  }
+
   async write(batch: readonly StoreWrite[]): Promise<void> {
     for (const w of batch) {
       if (w.kind === "create") {
@@ -33,14 +54,26 @@ export class MemoryStore implements ActorStore {
         this.states.set(w.record.id, w.state);
       } else if (w.kind === "state") {
         if (this.records.has(w.actorId)) this.states.set(w.actorId, w.state);
-      } else {
+      } else if (w.kind === "destroy") {
         const rec = this.records.get(w.actorId);
         if (rec) this.byKey.delete(indexKey(rec.name, rec.key));
         this.records.delete(w.actorId);
         this.states.delete(w.actorId);
-      }
+        this.kv.delete(w.actorId);
+        for (const [id, a] of this.alarms) if (a.actorId === w.actorId) this.alarms.delete(id);
+      } else if (w.kind === "kvPut") {
+        let m = this.kv.get(w.actorId);
+        if (!m) this.kv.set(w.actorId, (m = new Map()));
+        m.set(hex(w.key), [w.key, w.value]);
+      } else if (w.kind === "kvDelete") this.kv.get(w.actorId)?.delete(hex(w.key));
+      else if (w.kind === "alarmSet") this.alarms.set(w.alarm.id, w.alarm);
+      else if (this.alarms.get(w.alarmId)?.actorId === w.actorId) this.alarms.delete(w.alarmId);
     }
   }
+}
+
+function hex(b: Uint8Array): string {
+  return Buffer.from(b).toString("hex");
 }
 
 function indexKey(name: string, key: readonly string[]): string {

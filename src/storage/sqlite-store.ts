@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { keyToString } from "../actor/key.js";
-import { type ActorRecord, type ActorStore, type StoreWrite } from "./types.js";
+import type { ActorRecord, ActorStore, KvRange, StoredAlarm, StoreWrite } from "./types.js";
 import { acquireDirLock, type DirLock } from "./dir-lock.js";
 
 export interface SqliteStoreOptions {
@@ -15,7 +15,7 @@ export interface SqliteStoreOptions {
   durability?: "full" | "process";
 }
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 interface Row {
   id: string;
@@ -61,6 +61,14 @@ export class SqliteStore implements ActorStore {
       insert: db.prepare("INSERT INTO actors (id, name, key, created_at, state) VALUES (?, ?, ?, ?, ?) ON CONFLICT (name, key) DO NOTHING"),
       update: db.prepare("UPDATE actors SET state = ? WHERE id = ?"),
       remove: db.prepare("DELETE FROM actors WHERE id = ?"),
+      kvGet: db.prepare<[string, Uint8Array], { value: Buffer }>("SELECT value FROM kv WHERE actor_id = ? AND key = ?"),
+      kvPut: db.prepare("INSERT INTO kv (actor_id, key, value) VALUES (?, ?, ?) ON CONFLICT (actor_id, key) DO UPDATE SET value = excluded.value"),
+      kvDelete: db.prepare("DELETE FROM kv WHERE actor_id = ? AND key = ?"),
+      kvDeleteAll: db.prepare("DELETE FROM kv WHERE actor_id = ?"),
+      alarmSet: db.prepare("INSERT OR REPLACE INTO alarms (id, actor_id, actor_name, fire_at, action, args) VALUES (?, ?, ?, ?, ?, ?)"),
+      alarmDelete: db.prepare("DELETE FROM alarms WHERE id = ? AND actor_id = ?"),
+      alarmDeleteAll: db.prepare("DELETE FROM alarms WHERE actor_id = ?"),
+      alarmsAll: db.prepare<[], { id: string; actor_id: string; actor_name: string; fire_at: number; action: string; args: Buffer }>("SELECT id, actor_id, actor_name, fire_at, action, args FROM alarms"),
     };
   }
 
@@ -95,9 +103,42 @@ export class SqliteStore implements ActorStore {
         else if (w.kind === "create") {
           const r = w.record;
           s.insert.run(r.id, r.name, keyToString(r.key), r.createdAt, w.state);
-        } else s.remove.run(w.actorId);
+        } else if (w.kind === "destroy") {
+          s.remove.run(w.actorId);
+          s.kvDeleteAll.run(w.actorId);
+          s.alarmDeleteAll.run(w.actorId);
+        } else if (w.kind === "kvPut") s.kvPut.run(w.actorId, w.key, w.value);
+        else if (w.kind === "kvDelete") s.kvDelete.run(w.actorId, w.key);
+        else if (w.kind === "alarmSet") s.alarmSet.run(w.alarm.id, w.actorId, w.alarm.actorName, w.alarm.fireAt, w.alarm.action, w.alarm.args);
+        else s.alarmDelete.run(w.alarmId, w.actorId);
       }
     })();
+  }
+
+  async kvGet(actorId: string, key: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.stmts.kvGet.get(actorId, key)?.value;
+  }
+
+  async kvList(actorId: string, range: KvRange): Promise<Array<[Uint8Array, Uint8Array]>> {
+    const where = ["actor_id = ?"];
+    const params: unknown[] = [actorId];
+    if (range.start) {
+      where.push("key >= ?");
+      params.push(range.start);
+    }
+    if (range.end) {
+      where.push("key < ?");
+      params.push(range.end);
+    }
+    // BLOBs compare bytewise (memcmp), which is the documented KV order.
+    const sql = `SELECT key, value FROM kv WHERE ${where.join(" AND ")} ORDER BY key ${range.reverse ? "DESC" : "ASC"}${range.limit !== undefined ? " LIMIT ?" : ""}`;
+    if (range.limit !== undefined) params.push(range.limit);
+    const rows = this.open_().prepare(sql).all(...params) as Array<{ key: Buffer; value: Buffer }>;
+    return rows.map((r) => [r.key, r.value]);
+  }
+
+  async loadAlarms(): Promise<StoredAlarm[]> {
+    return this.stmts.alarmsAll.all().map((r) => ({ id: r.id, actorId: r.actor_id, actorName: r.actor_name, fireAt: r.fire_at, action: r.action, args: r.args }));
   }
 
   private open_(): Database.Database {
@@ -115,17 +156,27 @@ function migrate(db: Database.Database): void {
   if (version > SCHEMA_VERSION) {
     throw new Error(`troupe.db has schema version ${version}, newer than this Troupe understands (${SCHEMA_VERSION}); upgrade Troupe`);
   }
-  if (version < 1) {
-    db.exec(`
-      CREATE TABLE actors (
-        id TEXT PRIMARY KEY,
-        name TEXT NOT NULL,
-        key TEXT NOT NULL,
-        created_at INTEGER NOT NULL,
-        state BLOB NOT NULL,
-        UNIQUE (name, key)
-      ) WITHOUT ROWID;
-      PRAGMA user_version = 1;
-    `);
-  }
+  db.transaction(() => {
+    if (version < 1) {
+      db.exec(`
+        CREATE TABLE actors (
+          id TEXT PRIMARY KEY,
+          name TEXT NOT NULL,
+          key TEXT NOT NULL,
+          created_at INTEGER NOT NULL,
+          state BLOB NOT NULL,
+          UNIQUE (name, key)
+        ) WITHOUT ROWID;
+      `);
+    }
+    if (version < 2) {
+      // v2: per-actor key-value entries and durable alarms.
+      db.exec(`
+        CREATE TABLE kv (actor_id TEXT NOT NULL, key BLOB NOT NULL, value BLOB NOT NULL, PRIMARY KEY (actor_id, key)) WITHOUT ROWID;
+        CREATE TABLE alarms (id TEXT PRIMARY KEY, actor_id TEXT NOT NULL, actor_name TEXT NOT NULL, fire_at INTEGER NOT NULL, action TEXT NOT NULL, args BLOB NOT NULL);
+        CREATE INDEX alarms_by_actor ON alarms (actor_id);
+      `);
+    }
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  })();
 }

@@ -9,10 +9,36 @@ export interface ActorRecord {
   createdAt: number;
 }
 
+/** A durable alarm: run `action` with the CBOR-encoded `args` at `fireAt` (ms since epoch). */
+export interface StoredAlarm {
+  id: string;
+  actorId: string;
+  /** The actor type, so the scheduler can count pending alarms per type without a lookup. */
+  actorName: string;
+  fireAt: number;
+  action: string;
+  args: Uint8Array;
+}
+
+/** KV range query over encoded keys (see src/actor/kv.ts for the encoding). */
+export interface KvRange {
+  /** Inclusive lower bound. */
+  start?: Uint8Array;
+  /** Exclusive upper bound. */
+  end?: Uint8Array;
+  limit?: number;
+  reverse?: boolean;
+}
+
 export type StoreWrite =
   | { kind: "create"; record: ActorRecord; state: Uint8Array }
   | { kind: "state"; actorId: string; state: Uint8Array }
-  | { kind: "destroy"; actorId: string };
+  /** Deletes the actor and everything it owns (KV, alarms). */
+  | { kind: "destroy"; actorId: string }
+  | { kind: "kvPut"; actorId: string; key: Uint8Array; value: Uint8Array }
+  | { kind: "kvDelete"; actorId: string; key: Uint8Array }
+  | { kind: "alarmSet"; actorId: string; alarm: StoredAlarm }
+  | { kind: "alarmDelete"; actorId: string; alarmId: string };
 
 export interface ActorStore {
   /** A short name for logs and metadata, e.g. "sqlite" or "memory". */
@@ -28,4 +54,9 @@ export interface ActorStore {
    * batch carries many actors' commits; the creator checks the winner with findByKey.
    */
   write(batch: readonly StoreWrite[]): Promise<void>;
+  kvGet(actorId: string, key: Uint8Array): Promise<Uint8Array | undefined>;
+  /** Entries in key order (bytewise), or reverse order; at most `limit`. */
+  kvList(actorId: string, range: KvRange): Promise<Array<[Uint8Array, Uint8Array]>>;
+  /** Every stored alarm, for the scheduler to arm at startup. */
+  loadAlarms(): Promise<StoredAlarm[]>;
 }
