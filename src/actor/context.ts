@@ -3,6 +3,7 @@ import type { Conn } from "./conn.js";
 import type { ActorInstance } from "./instance.js";
 import type { ActorKv } from "./kv.js";
 import type { ActorSchedule } from "./schedule.js";
+import type { ActorSql } from "./sql.js";
 
 /** `c` in lifecycle hooks: a thin view onto the running instance. */
 export class ActorContext<TState, TVars, TConnParams, TConnState> {
@@ -36,6 +37,10 @@ export class ActorContext<TState, TVars, TConnParams, TConnState> {
   /** A durable per-actor key-value store; writes commit with the current turn. */
   get kv(): ActorKv {
     return this.instance.kv;
+  }
+  /** The actor's own SQLite database; a turn's statements commit together when it ends. */
+  get db(): ActorSql {
+    return this.instance.db;
   }
   /** Durable alarms that call one of this actor's actions later. */
   get schedule(): ActorSchedule {

@@ -34,6 +34,8 @@ export interface ActorConfig<TState, TVars, TConnParams, TConnState, TInput, TAc
   // The intersection lets TypeScript type `c` from TState even when createState is inferred first.
   actions: TActions & Record<string, ActionFn<TState, TVars, TConnParams, TConnState>>;
   options?: ActorOptions;
+  /** The actor's own SQLite database (`c.db`): migrations run once each, in order. */
+  db?: { migrations?: readonly string[] };
 }
 
 export const ACTOR_DEFINITION = Symbol.for("troupe.actorDefinition");

@@ -4,6 +4,8 @@ import type { GroupCommitter } from "../storage/group-commit.js";
 import type { ActorStore, StoredAlarm, StoreWrite } from "../storage/types.js";
 import { ActorKv, type KvOp } from "./kv.js";
 import { ActorSchedule } from "./schedule.js";
+import { ActorSql, migrate, sqlError, type SqlMetrics } from "./sql.js";
+import type Database from "better-sqlite3";
 import { ActionContext, ActorContext } from "./context.js";
 import { Conn, type ConnTransport } from "./conn.js";
 import type { ActorType } from "./actor-type.js";
@@ -79,6 +81,8 @@ export class ActorInstance {
   private turnUndo: Array<() => void> = [];
   private turnSettle: Array<() => void> = [];
   private _kv: ActorKv | undefined;
+  private _sql: ActorSql | undefined;
+  private sqlDb: Database.Database | undefined;
   private _schedule: ActorSchedule | undefined;
   private wantSleep = false;
   private readonly drainWaiters: Array<() => void> = [];
@@ -129,6 +133,44 @@ export class ActorInstance {
       stagedAlarms: this.stagedAlarms,
       committedAlarms: () => this.host.alarmsOf(this.id),
     }));
+  }
+
+  get db(): ActorSql {
+    return (this._sql ??= new ActorSql({ database: () => this.database(), sqlMetrics: this.type.metrics?.sql }));
+  }
+
+  /** Opens the actor's database on first use, and begins the turn's transaction. */
+  private database(): Database.Database {
+    if (!this.sqlDb) {
+      const db = this.host.store.openActorDatabase(this.id);
+      try {
+        migrate(db, this.type.config.db?.migrations ?? []);
+      } catch (err) {
+        this.host.store.releaseActorDatabase(this.id, db);
+        throw err;
+      }
+      this.sqlDb = db;
+    }
+    if (!this.sqlDb.inTransaction) this.sqlDb.exec("BEGIN IMMEDIATE");
+    return this.sqlDb;
+  }
+
+  /** Commits the turn's SQL transaction; its changes are durable before the state commit. */
+  private commitSql(): void {
+    if (!this.sqlDb?.inTransaction) return;
+    try {
+      this.sqlDb.exec("COMMIT");
+    } catch (err) {
+      throw sqlError(err);
+    }
+  }
+
+  /** Closes the database when the instance unloads. */
+  releaseDatabase(): void {
+    if (!this.sqlDb) return;
+    if (this.sqlDb.inTransaction) this.sqlDb.exec("ROLLBACK");
+    this.host.store.releaseActorDatabase(this.id, this.sqlDb);
+    this.sqlDb = undefined;
   }
 
   get kvMetrics(): ReadonlyMap<KvOp, { count: CounterLike; duration: HistogramLike }> | undefined {
@@ -280,7 +322,9 @@ export class ActorInstance {
         task.finalWrites(this);
         failedBarrier = this.commitPoint();
       }
-      this.gate(failedBarrier, () => task.reject(failure), task.reject);
+      // Logged above; the caller sees internal_error for anything that is not a typed error.
+      const publicFailure = failure instanceof TroupeError ? failure : errors.internal();
+      this.gate(failedBarrier, () => task.reject(publicFailure), task.reject);
     } else {
       if (outbox.length > 0) this.gate(barrier, () => outbox.forEach((send) => send()), () => {});
       // The outcome is known only once the commit is: a failed commit makes the call an error.
@@ -326,6 +370,7 @@ export class ActorInstance {
    */
   private commitPoint(): Promise<void> | undefined {
     const bytes = encodeState(this.state);
+    this.commitSql();
     const stateChanged = !equalBytes(bytes, this.lastBytes);
     const writes = this.turnWrites;
     const settle = this.turnSettle;
@@ -413,6 +458,7 @@ export class ActorInstance {
   }
 
   private rollback(): void {
+    if (this.sqlDb?.inTransaction) this.sqlDb.exec("ROLLBACK");
     for (const undo of this.turnUndo.reverse()) undo();
     this.turnUndo = [];
     this.turnWrites = [];

@@ -37,5 +37,9 @@ export interface ActorTypeMetrics {
   stateBytes: HistogramLike;
   kv: ReadonlyMap<"get" | "put" | "delete" | "list" | "get_batch" | "put_batch" | "delete_batch", { count: CounterLike; duration: HistogramLike }>;
   alarmsPending: GaugeLike;
+  sql: {
+    statements: Record<"select" | "insert" | "update" | "delete" | "ddl" | "other", { ok: CounterLike; error: CounterLike }>;
+    duration: Record<"select" | "insert" | "update" | "delete" | "ddl" | "other", HistogramLike>;
+  };
   alarmsFired: { ok: CounterLike; error: CounterLike };
 }

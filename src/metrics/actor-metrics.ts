@@ -1,4 +1,5 @@
 import { KV_OPS } from "../actor/kv.js";
+import { SQL_KINDS } from "../actor/sql.js";
 import type { ActionMetrics, ActorTypeMetrics, StopReason } from "../actor/metrics-port.js";
 import type { CounterHandle } from "./counter.js";
 import { BYTE_BUCKETS, LATENCY_BUCKETS } from "./histogram.js";
@@ -65,6 +66,18 @@ export function declareActorMetrics(registry: MetricsRegistry) {
       unit: "seconds",
       buckets: LATENCY_BUCKETS,
     }),
+    sqlStatements: registry.counter({
+      name: "troupe_actor_sql_statements_total",
+      help: "SQL statements run through c.db, by kind (select, insert, update, delete, ddl, other) and outcome (ok, error).",
+      labelNames: ["actor_name", "kind", "outcome"],
+    }),
+    sqlDuration: registry.histogram({
+      name: "troupe_actor_sql_statement_duration_seconds",
+      help: "Time a c.db statement took, by kind.",
+      labelNames: ["actor_name", "kind"],
+      unit: "seconds",
+      buckets: LATENCY_BUCKETS,
+    }),
     alarmsPending: registry.gauge({ name: "troupe_actor_schedule_alarms_pending", help: "Durable alarms scheduled and not yet fired or cancelled.", labelNames: ["actor_name"] }),
     alarmsFired: registry.counter({ name: "troupe_actor_schedule_alarms_fired_total", help: "Alarms fired, by outcome of the scheduled action (ok or error).", labelNames: ["actor_name", "outcome"] }),
   };
@@ -87,7 +100,7 @@ export function declareActorMetrics(registry: MetricsRegistry) {
         actorsActive: f.active.labels(actorName),
         starts: { create: f.starts.labels(actorName, "create"), wake: f.starts.labels(actorName, "wake") },
         startDuration: { create: f.startDuration.labels(actorName, "create"), wake: f.startDuration.labels(actorName, "wake") },
-        stops: Object.fromEntries(STOP_REASONS.map((r) => [r, f.stops.labels(actorName, r)])) as Record<StopReason, CounterHandle>,
+        stops: byKey(STOP_REASONS, (r) => f.stops.labels(actorName, r)),
         actions,
         inboxDepth: f.inbox.labels(actorName),
         connectionsActive: f.connsActive.labels(actorName),
@@ -98,8 +111,16 @@ export function declareActorMetrics(registry: MetricsRegistry) {
         stateBytes: f.stateBytes.labels(actorName),
         kv: new Map(KV_OPS.map((op) => [op, { count: f.kvOps.labels(actorName, op), duration: f.kvDuration.labels(actorName, op) }])),
         alarmsPending: f.alarmsPending.labels(actorName),
+        sql: {
+          statements: byKey(SQL_KINDS, (k) => ({ ok: f.sqlStatements.labels(actorName, k, "ok"), error: f.sqlStatements.labels(actorName, k, "error") })),
+          duration: byKey(SQL_KINDS, (k) => f.sqlDuration.labels(actorName, k)),
+        },
         alarmsFired: { ok: f.alarmsFired.labels(actorName, "ok"), error: f.alarmsFired.labels(actorName, "error") },
       };
     },
   };
+}
+
+function byKey<K extends string, V>(keys: readonly K[], make: (k: K) => V): Record<K, V> {
+  return Object.fromEntries(keys.map((k) => [k, make(k)])) as Record<K, V>;
 }

@@ -204,9 +204,11 @@ export class ActorManager implements InstanceHost {
       const hook = reason === "destroy" ? cfg.onDestroy : cfg.onSleep;
       if (hook) await inst.runHook(reason === "destroy" ? "destroy" : "sleep", () => hook(inst.context), true).catch((err) => inst.log.error({ err }, `${reason === "destroy" ? "onDestroy" : "onSleep"} failed`));
       await inst.settled();
+      inst.releaseDatabase();
       if (reason === "destroy") {
         await this.committer.enqueue({ kind: "destroy", actorId: inst.id });
         this.scheduler.removeActor(inst.id);
+        this.store.deleteActorDatabase(inst.id);
       }
     } catch (err) {
       inst.log.error({ err, reason }, "error while unloading the actor");

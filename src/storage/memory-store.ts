@@ -1,3 +1,4 @@
+import Database from "better-sqlite3";
 import { keyToString } from "../actor/key.js";
 import type { ActorRecord, ActorStore, KvRange, StoredAlarm, StoreWrite } from "./types.js";
 
@@ -10,9 +11,13 @@ export class MemoryStore implements ActorStore {
   /** Per actor: hex-encoded key -> [key, value]; hex keeps bytewise order when sorted as strings. */
   private readonly kv = new Map<string, Map<string, [Uint8Array, Uint8Array]>>();
   private readonly alarms = new Map<string, StoredAlarm>();
+  private readonly databases = new Map<string, Database.Database>();
 
   async open(): Promise<void> {}
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    for (const db of this.databases.values()) db.close();
+    this.databases.clear();
+  }
 
   async findByKey(name: string, key: readonly string[]): Promise<ActorRecord | undefined> {
     const id = this.byKey.get(indexKey(name, key));
@@ -39,6 +44,24 @@ export class MemoryStore implements ActorStore {
     const keys = [...m.keys()].filter((k) => (start === undefined || k >= start) && (end === undefined || k < end)).sort();
     if (range.reverse) keys.reverse();
     return keys.slice(0, range.limit ?? keys.length).map((k) => m.get(k)!);
+  }
+
+  /** In-memory databases live as long as the store, so they survive the actor sleeping. */
+  openActorDatabase(actorId: string): Database.Database {
+    let db = this.databases.get(actorId);
+    if (!db) {
+      db = new Database(":memory:");
+      db.pragma("trusted_schema = OFF");
+      this.databases.set(actorId, db);
+    }
+    return db;
+  }
+
+  releaseActorDatabase(): void {}
+
+  deleteActorDatabase(actorId: string): void {
+    this.databases.get(actorId)?.close();
+    this.databases.delete(actorId);
   }
 
   async loadAlarms(): Promise<StoredAlarm[]> {

@@ -137,6 +137,25 @@ export class SqliteStore implements ActorStore {
     return rows.map((r) => [r.key, r.value]);
   }
 
+  openActorDatabase(actorId: string): Database.Database {
+    const dir = path.join(this.opts.dataDir, "actors");
+    fs.mkdirSync(dir, { recursive: true });
+    const db = new Database(path.join(dir, `${actorId}.db`));
+    db.pragma("journal_mode = WAL");
+    db.pragma(`synchronous = ${this.opts.durability === "process" ? "NORMAL" : "FULL"}`);
+    db.pragma("trusted_schema = OFF");
+    return db;
+  }
+
+  releaseActorDatabase(_actorId: string, db: Database.Database): void {
+    if (db.open) db.close();
+  }
+
+  deleteActorDatabase(actorId: string): void {
+    const base = path.join(this.opts.dataDir, "actors", `${actorId}.db`);
+    for (const suffix of ["", "-wal", "-shm"]) fs.rmSync(base + suffix, { force: true });
+  }
+
   async loadAlarms(): Promise<StoredAlarm[]> {
     return this.stmts.alarmsAll.all().map((r) => ({ id: r.id, actorId: r.actor_id, actorName: r.actor_name, fireAt: r.fire_at, action: r.action, args: r.args }));
   }

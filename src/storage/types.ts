@@ -1,3 +1,5 @@
+import type Database from "better-sqlite3";
+
 /**
  * The storage seam. The embedded default is SQLite; a distributed engine will implement
  * the same interface later, which is why every method is async even where SQLite is not.
@@ -59,4 +61,10 @@ export interface ActorStore {
   kvList(actorId: string, range: KvRange): Promise<Array<[Uint8Array, Uint8Array]>>;
   /** Every stored alarm, for the scheduler to arm at startup. */
   loadAlarms(): Promise<StoredAlarm[]>;
+  /** The actor's own SQL database (opened on first use by `c.db`). */
+  openActorDatabase(actorId: string): Database.Database;
+  /** The instance is unloading: close the database if the store reopens it later. */
+  releaseActorDatabase(actorId: string, db: Database.Database): void;
+  /** The actor was destroyed: remove its database. */
+  deleteActorDatabase(actorId: string): void;
 }

@@ -1,0 +1,157 @@
+import type Database from "better-sqlite3";
+import { TroupeError } from "../common/errors.js";
+import type { CounterLike, HistogramLike } from "./metrics-port.js";
+
+export type SqlKind = "select" | "insert" | "update" | "delete" | "ddl" | "other";
+export const SQL_KINDS: readonly SqlKind[] = ["select", "insert", "update", "delete", "ddl", "other"];
+
+export type SqlParams = readonly unknown[] | Record<string, unknown>;
+
+export interface SqlMetrics {
+  statements: Record<SqlKind, { ok: CounterLike; error: CounterLike }>;
+  duration: Record<SqlKind, HistogramLike>;
+}
+
+/** What `c.db` needs from its instance. */
+export interface SqlHost {
+  /** Opens (once) the actor's own database, with its migrations applied. */
+  database(): Database.Database;
+  readonly sqlMetrics: SqlMetrics | undefined;
+}
+
+const KIND_BY_VERB: Record<string, SqlKind> = {
+  select: "select", with: "select", values: "select",
+  insert: "insert", replace: "insert",
+  update: "update",
+  delete: "delete",
+  create: "ddl", drop: "ddl", alter: "ddl",
+};
+
+export function sqlKind(sql: string): SqlKind {
+  const verb = /^\s*(?:--[^\n]*\n\s*|\/\*[\s\S]*?\*\/\s*)*([a-zA-Z]+)/.exec(sql)?.[1]?.toLowerCase();
+  return (verb && KIND_BY_VERB[verb]) || "other";
+}
+
+// Each actor's database is its own file; ATTACH (and VACUUM INTO) could reach other files.
+const FORBIDDEN = /\b(attach|detach)\b|\bvacuum\s+into\b/i;
+
+export function sqlError(err: unknown): TroupeError {
+  if (err instanceof TroupeError) return err;
+  const e = err as { message?: string; code?: string };
+  return new TroupeError("sql", "sql_error", `SQL error: ${e.message ?? String(err)}`, { status: 400, metadata: { sqliteCode: e.code ?? "SQLITE_ERROR" } });
+}
+
+const MAX_CACHED = 200;
+
+/**
+ * `c.db`: the actor's own SQLite database. Statements of one turn run in one transaction,
+ * committed when the turn ends (before its state commit) and rolled back if it throws.
+ */
+export class ActorSql {
+  private readonly cache = new Map<string, Database.Statement>();
+
+  constructor(private readonly host: SqlHost) {}
+
+  /** Runs one or more statements with no parameters and no result (DDL, scripts). */
+  exec(sql: string): void {
+    this.measure(sql, () => {
+      this.host.database().exec(sql);
+      return undefined;
+    });
+  }
+
+  /** Runs a statement and returns its rows as objects. */
+  query<T = Record<string, unknown>>(sql: string, params?: SqlParams): T[] {
+    return this.measure(sql, () => {
+      const stmt = this.prepare(sql);
+      if (!stmt.reader) throw new TroupeError("sql", "sql_error", "query() needs a statement that returns rows; use run() for writes", { status: 400 });
+      return bind(stmt, params).all() as T[];
+    });
+  }
+
+  /** Runs a statement and returns how many rows it changed and the last inserted rowid. */
+  run(sql: string, params?: SqlParams): { changes: number; lastInsertRowid: number | bigint } {
+    return this.measure(sql, () => {
+      const r = bind(this.prepare(sql), params).run();
+      return { changes: r.changes, lastInsertRowid: r.lastInsertRowid };
+    });
+  }
+
+  /** Runs `fn` in a nested transaction (a savepoint): all of it or none. `fn` must be synchronous. */
+  transaction<T>(fn: () => T): T {
+    const db = this.host.database();
+    const name = `troupe_tx_${this.depth++}`;
+    db.exec(`SAVEPOINT ${name}`);
+    try {
+      const out = fn();
+      if (out && typeof (out as { then?: unknown }).then === "function") {
+        throw new TroupeError("sql", "sql_error", "c.db.transaction(fn) needs a synchronous fn: SQLite transactions cannot span an await", { status: 400 });
+      }
+      db.exec(`RELEASE ${name}`);
+      return out;
+    } catch (err) {
+      db.exec(`ROLLBACK TO ${name}`);
+      db.exec(`RELEASE ${name}`);
+      throw err instanceof TroupeError ? err : sqlError(err);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private depth = 0;
+
+  private prepare(sql: string): Database.Statement {
+    // database() also opens the turn's transaction, so call it even for a cached statement.
+    const db = this.host.database();
+    let stmt = this.cache.get(sql);
+    if (!stmt) {
+      stmt = db.prepare(sql);
+      if (this.cache.size >= MAX_CACHED) this.cache.delete(this.cache.keys().next().value!);
+      this.cache.set(sql, stmt);
+    }
+    return stmt;
+  }
+
+  private measure<T>(sql: string, fn: () => T): T {
+    if (typeof sql !== "string" || sql.length === 0) throw new TroupeError("sql", "sql_error", "SQL must be a non-empty string", { status: 400 });
+    const kind = sqlKind(sql);
+    const m = this.host.sqlMetrics;
+    const t = performance.now();
+    try {
+      if (FORBIDDEN.test(sql)) throw new TroupeError("sql", "sql_forbidden", "ATTACH, DETACH and VACUUM INTO are not allowed: an actor's database is its own", { status: 400 });
+      const out = fn();
+      m?.statements[kind].ok.inc();
+      return out;
+    } catch (err) {
+      m?.statements[kind].error.inc();
+      throw sqlError(err);
+    } finally {
+      m?.duration[kind].observe((performance.now() - t) / 1000);
+    }
+  }
+}
+
+function bind(stmt: Database.Statement, params: SqlParams | undefined): { all(): unknown[]; run(): Database.RunResult } {
+  if (params === undefined) return { all: () => stmt.all(), run: () => stmt.run() };
+  if (Array.isArray(params)) return { all: () => stmt.all(...params), run: () => stmt.run(...params) };
+  if (typeof params === "object" && params !== null) return { all: () => stmt.all(params), run: () => stmt.run(params) };
+  throw new TroupeError("sql", "sql_error", "params must be an array (positional) or an object (named)", { status: 400 });
+}
+
+/** Applies `migrations` that have not run yet, in order, tracking the count in user_version. */
+export function migrate(db: Database.Database, migrations: readonly string[]): void {
+  const applied = db.pragma("user_version", { simple: true }) as number;
+  if (applied > migrations.length) {
+    throw new TroupeError("sql", "sql_migration_error", `The actor database is at migration ${applied} but the actor declares ${migrations.length}`, { status: 500 });
+  }
+  for (let i = applied; i < migrations.length; i++) {
+    try {
+      db.transaction(() => {
+        db.exec(migrations[i]!);
+        db.pragma(`user_version = ${i + 1}`);
+      })();
+    } catch (err) {
+      throw new TroupeError("sql", "sql_migration_error", `Migration ${i + 1} failed: ${(err as Error).message}`, { status: 500 });
+    }
+  }
+}
