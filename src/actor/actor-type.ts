@@ -2,12 +2,19 @@ import type { CommitObserver } from "../storage/group-commit.js";
 import { DEFAULT_OPTIONS, type ActorConfig, type ActorOptions, type AnyActionFn, type AnyActorDefinition } from "./definition.js";
 import type { ActorTypeMetrics } from "./metrics-port.js";
 
+export interface QueueSpec {
+  handler: ((c: any, body: unknown, message: { id: number; attempts: number }) => unknown) | undefined;
+  maxAttempts: number;
+  backoffMs: number;
+}
+
 /** A registered actor type: its config plus what the runtime derives from it once. */
 export interface ActorType {
   readonly name: string;
   readonly config: ActorConfig<any, any, any, any, any, Record<string, AnyActionFn>>;
   readonly options: Required<ActorOptions>;
   readonly actions: ReadonlyMap<string, AnyActionFn>;
+  readonly queues: ReadonlyMap<string, QueueSpec>;
   readonly metrics: ActorTypeMetrics | undefined;
   readonly commitObserver: CommitObserver | undefined;
 }
@@ -19,11 +26,22 @@ export function createActorType(name: string, def: AnyActorDefinition, metrics: 
     throw new TypeError(`setup(): actor name "${name}" must start with a letter and use only letters, digits, "_" or "-" (max 64)`);
   }
   const actions = new Map(Object.entries(def.config.actions));
+  const queues = new Map<string, QueueSpec>();
+  for (const [q, spec] of Object.entries(def.config.queues ?? {})) {
+    if (!NAME_RE.test(q)) throw new TypeError(`actor "${name}": queue name "${q}" must start with a letter and use only letters, digits, "_" or "-"`);
+    const o = typeof spec === "function" ? { handler: spec } : spec;
+    const maxAttempts = o.maxAttempts ?? 5;
+    const backoffMs = o.backoffMs ?? 100;
+    if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new TypeError(`actor "${name}": queue "${q}" maxAttempts must be a positive integer`);
+    if (!Number.isFinite(backoffMs) || backoffMs < 0) throw new TypeError(`actor "${name}": queue "${q}" backoffMs must be a non-negative number`);
+    queues.set(q, { handler: o.handler, maxAttempts, backoffMs });
+  }
   return {
     name,
     config: def.config,
     options: { ...DEFAULT_OPTIONS, ...def.config.options },
     actions,
+    queues,
     metrics,
     commitObserver: metrics && {
       committed(bytes, seconds) {

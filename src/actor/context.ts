@@ -4,6 +4,8 @@ import type { ActorInstance } from "./instance.js";
 import type { ActorKv } from "./kv.js";
 import type { ActorSchedule } from "./schedule.js";
 import type { ActorSql } from "./sql.js";
+import type { QueueMessage } from "./queue.js";
+import { errors } from "../common/errors.js";
 
 /** `c` in lifecycle hooks: a thin view onto the running instance. */
 export class ActorContext<TState, TVars, TConnParams, TConnState> {
@@ -41,6 +43,14 @@ export class ActorContext<TState, TVars, TConnParams, TConnState> {
   /** The actor's own SQLite database; a turn's statements commit together when it ends. */
   get db(): ActorSql {
     return this.instance.db;
+  }
+  /** Reads queues declared without a handler: `await c.queue.next("jobs", { timeoutMs })`. */
+  get queue(): { next<T = unknown>(name: string, opts?: { timeoutMs?: number }): Promise<QueueMessage<T> | undefined> } {
+    const queues = this.instance.queues;
+    const name = this.instance.name;
+    return {
+      next: <T>(q: string, opts?: { timeoutMs?: number }) => (queues ? queues.next<T>(q, opts) : Promise.reject(errors.queueNotFound(name, q))),
+    };
   }
   /** Durable alarms that call one of this actor's actions later. */
   get schedule(): ActorSchedule {

@@ -34,8 +34,27 @@ export interface ActorConfig<TState, TVars, TConnParams, TConnState, TInput, TAc
   // The intersection lets TypeScript type `c` from TState even when createState is inferred first.
   actions: TActions & Record<string, ActionFn<TState, TVars, TConnParams, TConnState>>;
   options?: ActorOptions;
+  /**
+   * Durable queues. A function handles each message as a turn; `{ maxAttempts, backoffMs }`
+   * tunes retries; a queue with no handler is read with `c.queue.next(name)`.
+   */
+  queues?: Record<string, ((c: ActionContext<TState, TVars, TConnParams, TConnState>, body: any, message: QueueMessageInfo) => unknown) | QueueOptions<TState, TVars, TConnParams, TConnState>>;
   /** The actor's own SQLite database (`c.db`): migrations run once each, in order. */
   db?: { migrations?: readonly string[] };
+}
+
+/** Passed to a queue handler: the message id and how many attempts failed before this one. */
+export interface QueueMessageInfo {
+  id: number;
+  attempts: number;
+}
+
+export interface QueueOptions<TState, TVars, TConnParams, TConnState> {
+  handler?: (c: ActionContext<TState, TVars, TConnParams, TConnState>, body: any, message: QueueMessageInfo) => unknown;
+  /** Attempts before a message becomes a dead letter. Default 5. */
+  maxAttempts?: number;
+  /** First retry delay; doubles each attempt. Default 100 ms. */
+  backoffMs?: number;
 }
 
 export const ACTOR_DEFINITION = Symbol.for("troupe.actorDefinition");

@@ -4,7 +4,8 @@ import type { GroupCommitter } from "../storage/group-commit.js";
 import type { ActorStore, StoredAlarm, StoreWrite } from "../storage/types.js";
 import { ActorKv, type KvOp } from "./kv.js";
 import { ActorSchedule } from "./schedule.js";
-import { ActorSql, migrate, sqlError, type SqlMetrics } from "./sql.js";
+import { ActorSql, migrate, sqlError } from "./sql.js";
+import { ActorQueues, type MessageOutcome } from "./queue.js";
 import type Database from "better-sqlite3";
 import { ActionContext, ActorContext } from "./context.js";
 import { Conn, type ConnTransport } from "./conn.js";
@@ -15,6 +16,8 @@ import { cbor, decodeState, encodeState } from "./state-codec.js";
 /** What an instance needs from the manager that owns it. */
 export interface InstanceHost {
   readonly committer: GroupCommitter;
+  /** A queue message reached its end; a sender may be waiting for it. */
+  messageSettled(seq: number, outcome: MessageOutcome): void;
   readonly store: ActorStore;
   readonly logger: Logger;
   /** Committed alarms of an actor, from the registry-wide scheduler. */
@@ -39,8 +42,10 @@ export interface Task {
   conn?: Conn | undefined;
   /** Internal tasks (hooks while stopping) are accepted after new work is refused. */
   internal?: boolean;
-  /** Writes committed with the task whatever its outcome (an alarm's own deletion). */
-  finalWrites?: (instance: ActorInstance) => void;
+  /** Stages writes with the task whatever its outcome (an alarm's deletion, a message's fate). */
+  finalWrites?: (instance: ActorInstance, ok: boolean, output: unknown, error: unknown) => void;
+  /** Never move to a fresh instance after a crash (the fresh one reloads the work itself). */
+  noRequeue?: boolean;
 }
 
 type Status = "ready" | "stopping" | "stopped" | "crashed";
@@ -80,6 +85,8 @@ export class ActorInstance {
   private turnWrites: StoreWrite[] = [];
   private turnUndo: Array<() => void> = [];
   private turnSettle: Array<() => void> = [];
+  /** Present when the actor type declares queues. */
+  readonly queues: ActorQueues | undefined;
   private _kv: ActorKv | undefined;
   private _sql: ActorSql | undefined;
   private sqlDb: Database.Database | undefined;
@@ -104,6 +111,28 @@ export class ActorInstance {
     this.state = state;
     this.lastBytes = stateBytes;
     this.ctx = new ActorContext(this);
+    this.queues = type.queues.size === 0 ? undefined : new ActorQueues({
+      id,
+      actorName: type.name,
+      specs: type.queues,
+      metrics: type.metrics?.queues,
+      runHandler: (label, run, finish) =>
+        this.enqueue({
+          label,
+          run: (inst) => run(new ActionContext(inst, undefined)),
+          resolve: () => {},
+          reject: () => {},
+          finalWrites: (_inst, ok, output, error) => finish(ok, output, error),
+          noRequeue: true,
+        }),
+      stageWith: (write, undo, settle) => {
+        this.turnWrites.push(write);
+        this.turnUndo.push(undo);
+        this.turnSettle.push(settle);
+      },
+      messageSettled: (seq, outcome) => host.messageSettled(seq, outcome),
+      log: this.log,
+    });
     let resolve!: () => void;
     this.stoppedSignal = { promise: new Promise<void>((r) => (resolve = r)), resolve };
   }
@@ -192,7 +221,7 @@ export class ActorInstance {
   }
 
   get idle(): boolean {
-    return this.running === 0 && this.inbox.length === 0 && this.conns.size === 0;
+    return this.running === 0 && this.inbox.length === 0 && this.conns.size === 0 && !this.queues?.hasHandlerWork;
   }
 
   // ---- turns -------------------------------------------------------------------------
@@ -304,7 +333,7 @@ export class ActorInstance {
     let barrier: Promise<void> | undefined;
     if (!failed) {
       try {
-        task.finalWrites?.(this);
+        task.finalWrites?.(this, true, value, undefined);
         barrier = this.commitPoint();
       } catch (err) {
         failed = true;
@@ -319,7 +348,7 @@ export class ActorInstance {
       else if (!isUser) this.log.warn({ code: failure.code, task: task.label }, failure.message);
       let failedBarrier = this.barrier;
       if (task.finalWrites) {
-        task.finalWrites(this);
+        task.finalWrites(this, false, undefined, failure);
         failedBarrier = this.commitPoint();
       }
       // Logged above; the caller sees internal_error for anything that is not a typed error.
@@ -359,6 +388,7 @@ export class ActorInstance {
       return;
     }
     this.pump();
+    this.queues?.pump();
     if (this.idle && this.status === "ready") this.armSleepTimer();
   }
 
@@ -550,6 +580,7 @@ export class ActorInstance {
   /** Called by the manager when it starts unloading: refuse new work, then drain. */
   beginStop(): void {
     this.status = "stopping";
+    this.queues?.close();
     clearTimeout(this.sleepTimer);
     this.sleepTimer = undefined;
   }
@@ -605,6 +636,7 @@ export class ActorInstance {
     if (this.status === "crashed" || this.status === "stopped") return;
     this.status = "crashed";
     clearTimeout(this.sleepTimer);
+    this.queues?.close();
     const pending = this.inbox.splice(0);
     this.type.metrics?.inboxDepth.dec(pending.length);
     this.closeConnections(1011, "actor_restarted");

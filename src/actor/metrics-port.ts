@@ -37,6 +37,8 @@ export interface ActorTypeMetrics {
   stateBytes: HistogramLike;
   kv: ReadonlyMap<"get" | "put" | "delete" | "list" | "get_batch" | "put_batch" | "delete_batch", { count: CounterLike; duration: HistogramLike }>;
   alarmsPending: GaugeLike;
+  /** Per declared queue. */
+  queues: ReadonlyMap<string, { depth: GaugeLike; sent: CounterLike; processed: { ok: CounterLike; error: CounterLike; dead: CounterLike }; wait: HistogramLike }>;
   sql: {
     statements: Record<"select" | "insert" | "update" | "delete" | "ddl" | "other", { ok: CounterLike; error: CounterLike }>;
     duration: Record<"select" | "insert" | "update" | "delete" | "ddl" | "other", HistogramLike>;

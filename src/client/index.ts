@@ -18,7 +18,7 @@ export interface ClientOptions {
 type Target = { kind: "id"; actorId: string } | { kind: "key"; name: string; key: string[]; mode: "get" | "getOrCreate"; input?: unknown };
 
 // Handle members that are not actions. `then` must stay undefined so a handle is not mistaken for a promise.
-const RESERVED = new Set(["resolve", "connect", "then", "toJSON"]);
+const RESERVED = new Set(["resolve", "connect", "send", "then", "toJSON"]);
 
 /**
  * `createClient<typeof registry>("http://127.0.0.1:6420")`: typed accessors per actor type.
@@ -95,6 +95,11 @@ export function createClient<R>(endpoint: string, opts: ClientOptions = {}): Cli
           if (typeof prop !== "string") return undefined;
           if (prop === "resolve") return () => resolveTarget(target);
           if (prop === "connect") return (o?: { params?: unknown }) => makeConn(target, o?.params);
+          if (prop === "send")
+            return async (queue: string, body: unknown, o?: { wait?: boolean; timeoutMs?: number }) => {
+              const id = await resolveTarget(target);
+              return request(http, "POST", `/actors/${encodeURIComponent(id)}/queue/${encodeURIComponent(queue)}`, { body, wait: o?.wait, timeoutMs: o?.timeoutMs });
+            };
           if (RESERVED.has(prop)) return undefined;
           return (...args: unknown[]) => callHttp(target, prop, args);
         },

@@ -16,6 +16,8 @@ export type ActorKeyInput = string | readonly string[];
 export type ActorHandle<D> = ActorActions<D> & {
   /** The actor's id, creating the actor first when the handle came from getOrCreate. */
   resolve(): Promise<string>;
+  /** Sends a durable queue message; with `wait: true`, resolves with the handler's result. */
+  send(queue: string, body: unknown, opts?: { wait?: boolean; timeoutMs?: number }): Promise<{ messageId: number; output?: unknown }>;
   /** Opens a WebSocket connection for events and low-latency calls. */
   connect(opts?: { params?: ConnParamsOf<D> }): ActorConn<D>;
 };

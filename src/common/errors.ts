@@ -54,6 +54,8 @@ export const errors = {
     new TroupeError("actor", "actor_name_not_found", `No actor type named "${truncate(name)}" is registered`, { status: 404 }),
   actionNotFound: (actorName: string, action: string) =>
     new TroupeError("actor", "action_not_found", `Actor "${actorName}" has no action named "${truncate(action)}"`, { status: 404 }),
+  queueNotFound: (actorName: string, queue: string) =>
+    new TroupeError("queue", "queue_not_found", `Actor "${actorName}" has no queue named "${truncate(queue)}"`, { status: 404 }),
   actorNotFound: (what: string) => new TroupeError("actor", "actor_not_found", `Actor not found: ${truncate(what)}`, { status: 404 }),
   actorAlreadyExists: (name: string) =>
     new TroupeError("actor", "actor_already_exists", `An actor "${name}" with this key already exists`, { status: 409 }),

@@ -78,12 +78,26 @@ export function declareActorMetrics(registry: MetricsRegistry) {
       unit: "seconds",
       buckets: LATENCY_BUCKETS,
     }),
+    queueDepth: registry.gauge({ name: "troupe_actor_queue_depth", help: "Queue messages stored and not yet handled or taken (dead letters excluded).", labelNames: ["actor_name", "queue"] }),
+    queueSent: registry.counter({ name: "troupe_actor_queue_messages_sent_total", help: "Queue messages durably accepted.", labelNames: ["actor_name", "queue"] }),
+    queueProcessed: registry.counter({
+      name: "troupe_actor_queue_messages_processed_total",
+      help: "Queue message deliveries by outcome: ok (handled or taken), error (failed, will retry), dead (failed its last attempt).",
+      labelNames: ["actor_name", "queue", "outcome"],
+    }),
+    queueWait: registry.histogram({
+      name: "troupe_actor_queue_message_wait_seconds",
+      help: "Time from a message being sent to its first delivery attempt.",
+      labelNames: ["actor_name", "queue"],
+      unit: "seconds",
+      buckets: LATENCY_BUCKETS,
+    }),
     alarmsPending: registry.gauge({ name: "troupe_actor_schedule_alarms_pending", help: "Durable alarms scheduled and not yet fired or cancelled.", labelNames: ["actor_name"] }),
     alarmsFired: registry.counter({ name: "troupe_actor_schedule_alarms_fired_total", help: "Alarms fired, by outcome of the scheduled action (ok or error).", labelNames: ["actor_name", "outcome"] }),
   };
 
   return {
-    forActorType(actorName: string, actionNames: readonly string[]): ActorTypeMetrics {
+    forActorType(actorName: string, actionNames: readonly string[], queueNames: readonly string[] = []): ActorTypeMetrics {
       const actions = new Map<string, ActionMetrics>();
       for (const action of actionNames) {
         actions.set(action, {
@@ -111,6 +125,17 @@ export function declareActorMetrics(registry: MetricsRegistry) {
         stateBytes: f.stateBytes.labels(actorName),
         kv: new Map(KV_OPS.map((op) => [op, { count: f.kvOps.labels(actorName, op), duration: f.kvDuration.labels(actorName, op) }])),
         alarmsPending: f.alarmsPending.labels(actorName),
+        queues: new Map(
+          queueNames.map((q) => [
+            q,
+            {
+              depth: f.queueDepth.labels(actorName, q),
+              sent: f.queueSent.labels(actorName, q),
+              processed: { ok: f.queueProcessed.labels(actorName, q, "ok"), error: f.queueProcessed.labels(actorName, q, "error"), dead: f.queueProcessed.labels(actorName, q, "dead") },
+              wait: f.queueWait.labels(actorName, q),
+            },
+          ]),
+        ),
         sql: {
           statements: byKey(SQL_KINDS, (k) => ({ ok: f.sqlStatements.labels(actorName, k, "ok"), error: f.sqlStatements.labels(actorName, k, "error") })),
           duration: byKey(SQL_KINDS, (k) => f.sqlDuration.labels(actorName, k)),

@@ -4,10 +4,11 @@ import type { ActorType } from "../actor/actor-type.js";
 import { ActorInstance, type InstanceHost, type Task } from "../actor/instance.js";
 import { keyToString, normalizeKey } from "../actor/key.js";
 import type { StopReason } from "../actor/metrics-port.js";
-import { decodeState, encodeState } from "../actor/state-codec.js";
-import { errors } from "../common/errors.js";
+import { assertStorable, cbor, decodeState, encodeState } from "../actor/state-codec.js";
+import { errors, TroupeError } from "../common/errors.js";
 import type { GroupCommitter } from "../storage/group-commit.js";
-import type { ActorRecord, ActorStore, StoredAlarm } from "../storage/types.js";
+import type { ActorRecord, ActorStore, StoredAlarm, StoredMessage } from "../storage/types.js";
+import type { MessageOutcome } from "../actor/queue.js";
 import { Scheduler } from "./scheduler.js";
 
 export type ResolveMode = "get" | "getOrCreate" | "create";
@@ -42,9 +43,73 @@ export class ActorManager implements InstanceHost {
     this.scheduler = new Scheduler({ instance: (id) => this.instance(id), metricsOf: (name) => this.types.get(name)?.metrics, logger });
   }
 
-  /** Arms the stored alarms; those missed while the process was down fire now. */
-  async startScheduler(): Promise<void> {
+  /** Senders waiting (`wait: true`) for a message's handler, by message seq. */
+  private readonly messageWaiters = new Map<number, (outcome: MessageOutcome) => void>();
+  private lastSeq = 0;
+
+  /**
+   * Arms the stored alarms (those missed while the process was down fire now), restores the
+   * queue-depth gauges, and wakes every actor that has queued work.
+   */
+  async startBackgroundWork(): Promise<void> {
     this.scheduler.load(await this.store.loadAlarms());
+    this.lastSeq = Math.max(this.lastSeq, await this.store.maxMessageSeq());
+    const backlog = await this.store.queueBacklog();
+    for (const b of backlog) this.types.get(b.actorName)?.metrics?.queues.get(b.queue)?.depth.inc(b.count);
+    for (const actorId of new Set(backlog.map((b) => b.actorId))) {
+      this.instance(actorId).catch((err) => this.logger.warn({ err, actorId }, "could not wake an actor with queued messages"));
+    }
+  }
+
+  /**
+   * Stores a queue message durably, then hands it to the (woken) actor. With `wait`, resolves
+   * with the handler's result once that is durable, or fails after `timeoutMs`.
+   */
+  async sendMessage(actorId: string, queue: string, body: unknown, opts: { wait?: boolean; timeoutMs?: number } = {}): Promise<{ messageId: number; output?: unknown }> {
+    if (!this.accepting) throw errors.stopping();
+    const record = await this.recordById(actorId);
+    const type = this.typeOf(record.name);
+    const spec = type.queues.get(queue);
+    if (!spec) throw errors.queueNotFound(type.name, queue);
+    if (opts.wait && !spec.handler) throw errors.invalidRequest(`Queue "${queue}" has no handler, so there is no result to wait for`);
+    assertStorable(body, "body");
+    const now = Date.now();
+    const message: StoredMessage = { seq: ++this.lastSeq, actorId, queue, body: cbor.encode(body), enqueuedAt: now, attempts: 0, availableAt: now };
+    let waited: Promise<MessageOutcome> | undefined;
+    if (opts.wait) waited = new Promise((resolve) => this.messageWaiters.set(message.seq, resolve));
+    try {
+      await this.committer.enqueue({ kind: "queuePush", actorId, message });
+    } catch (err) {
+      this.messageWaiters.delete(message.seq);
+      throw errors.commitFailed(err);
+    }
+    const m = type.metrics?.queues.get(queue);
+    m?.sent.inc();
+    m?.depth.inc();
+    this.instance(actorId).then(
+      (inst) => inst.queues?.deliver([message]),
+      (err) => this.logger.warn({ err, actorId }, "queued a message for an actor that could not wake; it is delivered on its next wake"),
+    );
+    if (!waited) return { messageId: message.seq };
+    const timeoutMs = opts.timeoutMs ?? 30_000;
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([
+      waited,
+      new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), timeoutMs))),
+    ]).finally(() => clearTimeout(timer));
+    if (outcome === "timeout") {
+      this.messageWaiters.delete(message.seq);
+      throw new TroupeError("queue", "queue_wait_timed_out", `No result within ${timeoutMs} ms; the message stays queued (id ${message.seq})`, { status: 408, metadata: { messageId: message.seq } });
+    }
+    if (!outcome.ok) throw outcome.error;
+    return { messageId: message.seq, output: outcome.output };
+  }
+
+  messageSettled(seq: number, outcome: MessageOutcome): void {
+    const waiter = this.messageWaiters.get(seq);
+    if (!waiter) return;
+    this.messageWaiters.delete(seq);
+    waiter(outcome);
   }
 
   alarmsOf(actorId: string): StoredAlarm[] {
@@ -164,6 +229,7 @@ export class ActorManager implements InstanceHost {
     const createVars = type.config.createVars;
     if (createVars) inst.vars = await createVars(inst.context);
     await this.activate(inst, "wake", started);
+    if (inst.queues) inst.queues.deliver(await this.store.loadMessages(actorId));
     return inst;
   }
 
@@ -227,7 +293,7 @@ export class ActorManager implements InstanceHost {
     const done = settled.finally(() => this.transitions.delete(inst.id));
     this.transitions.set(inst.id, done);
     for (const task of pending) {
-      if (task.conn) task.reject(errors.actorRestarted());
+      if (task.conn || task.noRequeue) task.reject(errors.actorRestarted());
       else done.then(() => this.instance(inst.id)).then((fresh) => fresh.enqueue(task), task.reject);
     }
   }

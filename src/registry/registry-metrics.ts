@@ -29,7 +29,7 @@ export interface RegistryMetrics {
   /** Trusted, in-process rendering: no token involved. */
   render(format?: MetricsFormat): Promise<string>;
   /** @internal */
-  forActorType(name: string, actions: readonly string[]): ActorTypeMetrics | undefined;
+  forActorType(name: string, actions: readonly string[], queues?: readonly string[]): ActorTypeMetrics | undefined;
   /** @internal */
   readonly auth: TokenAuth;
   /** @internal */
@@ -62,7 +62,7 @@ export function createRegistryMetrics(config: MetricsConfig | undefined, o: { ve
       await ready;
       return registry.render(format);
     },
-    forActorType: (name, actions) => actors?.forActorType(name, actions),
+    forActorType: (name, actions, queues) => actors?.forActorType(name, actions, queues),
     stop: () => stop(),
     negotiateFormat,
     contentTypeFor,

@@ -68,7 +68,8 @@ export class Registry<A extends Record<string, AnyActorDefinition> = Record<stri
     const types = new Map<string, ActorType>();
     for (const [name, def] of Object.entries(config.use)) {
       const actions = def?.config?.actions ? Object.keys(def.config.actions) : [];
-      types.set(name, createActorType(name, def, this.metrics.forActorType(name, actions)));
+      const queues = Object.keys(def?.config?.queues ?? {});
+      types.set(name, createActorType(name, def, this.metrics.forActorType(name, actions, queues)));
     }
     this.types = types;
 
@@ -135,7 +136,7 @@ export class Registry<A extends Record<string, AnyActorDefinition> = Record<stri
     const manager = new ActorManager(this.types, store, new GroupCommitter(store), this.logger);
     this.manager = manager;
     this.phase = "ready";
-    await manager.startScheduler();
+    await manager.startBackgroundWork();
     this.logger.info({ mode: this.mode, actors: [...this.types.keys()] }, "troupe registry ready");
     return this.manager;
   }

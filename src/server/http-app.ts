@@ -3,7 +3,7 @@ import { bodyLimit } from "hono/body-limit";
 import type { Logger } from "pino";
 import { errors, toPublicError, TroupeError } from "../common/errors.js";
 import type { ActorManager, ResolveMode } from "../registry/actor-manager.js";
-import { actionBody, decode, encode, encodingOfAccept, encodingOfContentType, parseWith, resolveBody, type Encoding } from "./protocol.js";
+import { actionBody, sendBody, decode, encode, encodingOfAccept, encodingOfContentType, parseWith, resolveBody, type Encoding } from "./protocol.js";
 
 export interface HttpAppDeps {
   manager: () => Promise<ActorManager>;
@@ -61,6 +61,12 @@ export function createHttpApp(deps: HttpAppDeps, basePath = "/"): Hono {
     const manager = await deps.manager();
     const output = await manager.callAction(c.req.param("actorId"), c.req.param("action"), body.args ?? []);
     return reply(c, { output });
+  });
+  app.post("/actors/:actorId/queue/:queue", limit, async (c) => {
+    const body = parseWith(sendBody, (await readBody(c)) ?? {});
+    const manager = await deps.manager();
+    const r = await manager.sendMessage(c.req.param("actorId"), c.req.param("queue"), body.body, { wait: body.wait, timeoutMs: body.timeoutMs });
+    return reply(c, r);
   });
   app.all("/actors/:actorId/connect", (c) =>
     respondError(c, new TroupeError("request", "upgrade_required", "This path takes a WebSocket upgrade", { status: 426 }), deps.logger),

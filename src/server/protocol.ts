@@ -37,6 +37,7 @@ export function encode(value: unknown, encoding: Encoding): Uint8Array | string 
 
 // `key` is checked by normalizeKey, which answers invalid_key with the exact rule broken.
 export const resolveBody = z.object({ name: z.string().min(1).max(64), key: z.unknown().optional(), input: z.unknown().optional() });
+export const sendBody = z.object({ body: z.unknown(), wait: z.boolean().optional(), timeoutMs: z.number().int().positive().max(600_000).optional() });
 export const actionBody = z.object({ args: z.array(z.unknown()).max(1024).optional() }).passthrough();
 
 /** Client → server WebSocket messages. */

@@ -1,6 +1,6 @@
 import Database from "better-sqlite3";
 import { keyToString } from "../actor/key.js";
-import type { ActorRecord, ActorStore, KvRange, StoredAlarm, StoreWrite } from "./types.js";
+import type { ActorRecord, ActorStore, KvRange, StoredAlarm, StoredMessage, StoreWrite } from "./types.js";
 
 /** Keeps everything in process memory: for tests and throwaway servers, never durable. */
 export class MemoryStore implements ActorStore {
@@ -12,6 +12,8 @@ export class MemoryStore implements ActorStore {
   private readonly kv = new Map<string, Map<string, [Uint8Array, Uint8Array]>>();
   private readonly alarms = new Map<string, StoredAlarm>();
   private readonly databases = new Map<string, Database.Database>();
+  /** seq -> message (with its dead flag). */
+  private readonly messages = new Map<number, StoredMessage & { dead: boolean }>();
 
   async open(): Promise<void> {}
   async close(): Promise<void> {
@@ -44,6 +46,28 @@ export class MemoryStore implements ActorStore {
     const keys = [...m.keys()].filter((k) => (start === undefined || k >= start) && (end === undefined || k < end)).sort();
     if (range.reverse) keys.reverse();
     return keys.slice(0, range.limit ?? keys.length).map((k) => m.get(k)!);
+  }
+
+  async loadMessages(actorId: string): Promise<StoredMessage[]> {
+    return [...this.messages.values()].filter((m) => m.actorId === actorId && !m.dead).sort((a, b) => a.seq - b.seq).map(({ dead: _dead, ...m }) => m);
+  }
+
+  async queueBacklog(): Promise<Array<{ actorId: string; actorName: string; queue: string; count: number }>> {
+    const counts = new Map<string, { actorId: string; actorName: string; queue: string; count: number }>();
+    for (const m of this.messages.values()) {
+      if (m.dead) continue;
+      const k = `${m.actorId}\u0000${m.queue}`;
+      const e = counts.get(k) ?? { actorId: m.actorId, actorName: this.records.get(m.actorId)?.name ?? "", queue: m.queue, count: 0 };
+      e.count++;
+      counts.set(k, e);
+    }
+    return [...counts.values()];
+  }
+
+  async maxMessageSeq(): Promise<number> {
+    let max = 0;
+    for (const seq of this.messages.keys()) if (seq > max) max = seq;
+    return max;
   }
 
   /** In-memory databases live as long as the store, so they survive the actor sleeping. */
@@ -84,12 +108,20 @@ export class MemoryStore implements ActorStore {
         this.states.delete(w.actorId);
         this.kv.delete(w.actorId);
         for (const [id, a] of this.alarms) if (a.actorId === w.actorId) this.alarms.delete(id);
+        for (const [seq, m] of this.messages) if (m.actorId === w.actorId) this.messages.delete(seq);
       } else if (w.kind === "kvPut") {
         let m = this.kv.get(w.actorId);
         if (!m) this.kv.set(w.actorId, (m = new Map()));
         m.set(hex(w.key), [w.key, w.value]);
       } else if (w.kind === "kvDelete") this.kv.get(w.actorId)?.delete(hex(w.key));
       else if (w.kind === "alarmSet") this.alarms.set(w.alarm.id, w.alarm);
+      else if (w.kind === "queuePush") this.messages.set(w.message.seq, { ...w.message, dead: false });
+      else if (w.kind === "queueAck") {
+        if (this.messages.get(w.seq)?.actorId === w.actorId) this.messages.delete(w.seq);
+      } else if (w.kind === "queueRetry") {
+        const m = this.messages.get(w.seq);
+        if (m?.actorId === w.actorId) Object.assign(m, { attempts: w.attempts, availableAt: w.availableAt, dead: w.dead });
+      }
       else if (this.alarms.get(w.alarmId)?.actorId === w.actorId) this.alarms.delete(w.alarmId);
     }
   }

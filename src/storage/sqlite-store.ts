@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { keyToString } from "../actor/key.js";
-import type { ActorRecord, ActorStore, KvRange, StoredAlarm, StoreWrite } from "./types.js";
+import type { ActorRecord, ActorStore, KvRange, StoredAlarm, StoredMessage, StoreWrite } from "./types.js";
 import { acquireDirLock, type DirLock } from "./dir-lock.js";
 
 export interface SqliteStoreOptions {
@@ -15,7 +15,7 @@ export interface SqliteStoreOptions {
   durability?: "full" | "process";
 }
 
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 
 interface Row {
   id: string;
@@ -68,6 +68,17 @@ export class SqliteStore implements ActorStore {
       alarmSet: db.prepare("INSERT OR REPLACE INTO alarms (id, actor_id, actor_name, fire_at, action, args) VALUES (?, ?, ?, ?, ?, ?)"),
       alarmDelete: db.prepare("DELETE FROM alarms WHERE id = ? AND actor_id = ?"),
       alarmDeleteAll: db.prepare("DELETE FROM alarms WHERE actor_id = ?"),
+      qPush: db.prepare("INSERT INTO queue_messages (actor_id, seq, queue, body, enqueued_at, attempts, available_at) VALUES (?, ?, ?, ?, ?, ?, ?)"),
+      qAck: db.prepare("DELETE FROM queue_messages WHERE actor_id = ? AND seq = ?"),
+      qRetry: db.prepare("UPDATE queue_messages SET attempts = ?, available_at = ?, dead = ? WHERE actor_id = ? AND seq = ?"),
+      qDeleteAll: db.prepare("DELETE FROM queue_messages WHERE actor_id = ?"),
+      qLoad: db.prepare<[string], { seq: number; queue: string; body: Buffer; enqueued_at: number; attempts: number; available_at: number }>(
+        "SELECT seq, queue, body, enqueued_at, attempts, available_at FROM queue_messages WHERE actor_id = ? AND dead = 0 ORDER BY seq",
+      ),
+      qBacklog: db.prepare<[], { actor_id: string; name: string; queue: string; n: number }>(
+        "SELECT q.actor_id, a.name, q.queue, COUNT(*) AS n FROM queue_messages q JOIN actors a ON a.id = q.actor_id WHERE q.dead = 0 GROUP BY q.actor_id, q.queue",
+      ),
+      qMaxSeq: db.prepare<[], { m: number | null }>("SELECT MAX(seq) AS m FROM queue_messages"),
       alarmsAll: db.prepare<[], { id: string; actor_id: string; actor_name: string; fire_at: number; action: string; args: Buffer }>("SELECT id, actor_id, actor_name, fire_at, action, args FROM alarms"),
     };
   }
@@ -107,7 +118,12 @@ export class SqliteStore implements ActorStore {
           s.remove.run(w.actorId);
           s.kvDeleteAll.run(w.actorId);
           s.alarmDeleteAll.run(w.actorId);
-        } else if (w.kind === "kvPut") s.kvPut.run(w.actorId, w.key, w.value);
+          s.qDeleteAll.run(w.actorId);
+        } else if (w.kind === "queuePush") {
+          const m = w.message;
+          s.qPush.run(w.actorId, m.seq, m.queue, m.body, m.enqueuedAt, m.attempts, m.availableAt);
+        } else if (w.kind === "queueAck") s.qAck.run(w.actorId, w.seq);
+        else if (w.kind === "queueRetry") s.qRetry.run(w.attempts, w.availableAt, w.dead ? 1 : 0, w.actorId, w.seq); else if (w.kind === "kvPut") s.kvPut.run(w.actorId, w.key, w.value);
         else if (w.kind === "kvDelete") s.kvDelete.run(w.actorId, w.key);
         else if (w.kind === "alarmSet") s.alarmSet.run(w.alarm.id, w.actorId, w.alarm.actorName, w.alarm.fireAt, w.alarm.action, w.alarm.args);
         else s.alarmDelete.run(w.alarmId, w.actorId);
@@ -135,6 +151,18 @@ export class SqliteStore implements ActorStore {
     if (range.limit !== undefined) params.push(range.limit);
     const rows = this.open_().prepare(sql).all(...params) as Array<{ key: Buffer; value: Buffer }>;
     return rows.map((r) => [r.key, r.value]);
+  }
+
+  async loadMessages(actorId: string): Promise<StoredMessage[]> {
+    return this.stmts.qLoad.all(actorId).map((r) => ({ seq: r.seq, actorId, queue: r.queue, body: r.body, enqueuedAt: r.enqueued_at, attempts: r.attempts, availableAt: r.available_at }));
+  }
+
+  async queueBacklog(): Promise<Array<{ actorId: string; actorName: string; queue: string; count: number }>> {
+    return this.stmts.qBacklog.all().map((r) => ({ actorId: r.actor_id, actorName: r.name, queue: r.queue, count: r.n }));
+  }
+
+  async maxMessageSeq(): Promise<number> {
+    return this.stmts.qMaxSeq.get()?.m ?? 0;
   }
 
   openActorDatabase(actorId: string): Database.Database {
@@ -194,6 +222,16 @@ function migrate(db: Database.Database): void {
         CREATE TABLE kv (actor_id TEXT NOT NULL, key BLOB NOT NULL, value BLOB NOT NULL, PRIMARY KEY (actor_id, key)) WITHOUT ROWID;
         CREATE TABLE alarms (id TEXT PRIMARY KEY, actor_id TEXT NOT NULL, actor_name TEXT NOT NULL, fire_at INTEGER NOT NULL, action TEXT NOT NULL, args BLOB NOT NULL);
         CREATE INDEX alarms_by_actor ON alarms (actor_id);
+      `);
+    }
+    if (version < 3) {
+      // v3: durable per-actor queues; dead letters stay with dead = 1.
+      db.exec(`
+        CREATE TABLE queue_messages (
+          actor_id TEXT NOT NULL, seq INTEGER NOT NULL, queue TEXT NOT NULL, body BLOB NOT NULL,
+          enqueued_at INTEGER NOT NULL, attempts INTEGER NOT NULL, available_at INTEGER NOT NULL, dead INTEGER NOT NULL DEFAULT 0,
+          PRIMARY KEY (actor_id, seq)
+        ) WITHOUT ROWID;
       `);
     }
     db.pragma(`user_version = ${SCHEMA_VERSION}`);

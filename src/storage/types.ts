@@ -22,6 +22,18 @@ export interface StoredAlarm {
   args: Uint8Array;
 }
 
+/** A durable queue message. `seq` is unique and increasing across the store. */
+export interface StoredMessage {
+  seq: number;
+  actorId: string;
+  queue: string;
+  body: Uint8Array;
+  enqueuedAt: number;
+  attempts: number;
+  /** Not before this time (ms since epoch): retries back off. */
+  availableAt: number;
+}
+
 /** KV range query over encoded keys (see src/actor/kv.ts for the encoding). */
 export interface KvRange {
   /** Inclusive lower bound. */
@@ -40,7 +52,12 @@ export type StoreWrite =
   | { kind: "kvPut"; actorId: string; key: Uint8Array; value: Uint8Array }
   | { kind: "kvDelete"; actorId: string; key: Uint8Array }
   | { kind: "alarmSet"; actorId: string; alarm: StoredAlarm }
-  | { kind: "alarmDelete"; actorId: string; alarmId: string };
+  | { kind: "alarmDelete"; actorId: string; alarmId: string }
+  | { kind: "queuePush"; actorId: string; message: StoredMessage }
+  /** Removes a message: handled, or taken by c.queue.next(). */
+  | { kind: "queueAck"; actorId: string; seq: number }
+  /** A failed attempt: count it and back off; `dead` moves it to the dead letters. */
+  | { kind: "queueRetry"; actorId: string; seq: number; attempts: number; availableAt: number; dead: boolean };
 
 export interface ActorStore {
   /** A short name for logs and metadata, e.g. "sqlite" or "memory". */
@@ -61,6 +78,12 @@ export interface ActorStore {
   kvList(actorId: string, range: KvRange): Promise<Array<[Uint8Array, Uint8Array]>>;
   /** Every stored alarm, for the scheduler to arm at startup. */
   loadAlarms(): Promise<StoredAlarm[]>;
+  /** Live (not dead) messages of one actor, in seq order. */
+  loadMessages(actorId: string): Promise<StoredMessage[]>;
+  /** Live message counts per actor, for waking actors with work after a restart. */
+  queueBacklog(): Promise<Array<{ actorId: string; actorName: string; queue: string; count: number }>>;
+  /** The highest seq ever stored, so new messages sort after old ones. */
+  maxMessageSeq(): Promise<number>;
   /** The actor's own SQL database (opened on first use by `c.db`). */
   openActorDatabase(actorId: string): Database.Database;
   /** The instance is unloading: close the database if the store reopens it later. */

@@ -1,0 +1,137 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { actor, UserError } from "../src/index.js";
+import { createClient, type ActorError } from "../src/client/index.js";
+import { startChild, type ChildServer } from "./helpers/child-server.js";
+import { parseSamples, sampleValue } from "./helpers/exposition.js";
+import { sleep, startServer, tempDir, waitFor } from "./helpers/harness.js";
+
+const TOKEN = "queue-test-token";
+
+const worker = actor({
+  state: { done: [] as string[] },
+  queues: {
+    // A failed attempt rolls back like any turn, so retries are counted by the message itself.
+    jobs: (c, body: { id: string; failTimes?: number }, message) => {
+      if (message.attempts < (body.failTimes ?? 0)) throw new UserError(`attempt ${message.attempts + 1} fails`);
+      c.state.done.push(body.id);
+      return `done:${body.id}`;
+    },
+    fragile: { handler: () => { throw new Error("always"); }, maxAttempts: 3, backoffMs: 10 },
+    manual: {},
+  },
+  actions: {
+    done: (c) => c.state.done,
+    takeOne: async (c, timeoutMs: number) => (await c.queue.next<string>("manual", { timeoutMs }))?.body ?? null,
+    takeThenThrow: async (c) => {
+      await c.queue.next("manual");
+      throw new Error("the message must stay");
+    },
+    nextOnHandlerQueue: (c) => c.queue.next("jobs"),
+  },
+});
+
+async function scrape(url: string) {
+  return parseSamples(await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text());
+}
+
+describe("durable queues", () => {
+  test("handlers run in order; wait returns the result; retries back off until success", async () => {
+    const h = await startServer({ use: { worker }, metrics: { token: TOKEN } });
+    try {
+      const w = h.client.worker.getOrCreate(["w"]);
+      await w.done();
+      const sent = await Promise.all(["a", "b", "c"].map((id) => w.send("jobs", { id })));
+      assert.ok(sent.every((r) => typeof r.messageId === "number"));
+      const res = await w.send("jobs", { id: "d", failTimes: 2 }, { wait: true, timeoutMs: 5000 });
+      assert.equal(res.output, "done:d");
+      assert.deepEqual(await w.done(), ["a", "b", "c", "d"]);
+      const s = await scrape(h.url);
+      const q = { actor_name: "worker", queue: "jobs" };
+      assert.equal(sampleValue(s, "troupe_actor_queue_messages_sent_total", q), 4);
+      assert.equal(sampleValue(s, "troupe_actor_queue_messages_processed_total", { ...q, outcome: "ok" }), 4);
+      assert.equal(sampleValue(s, "troupe_actor_queue_messages_processed_total", { ...q, outcome: "error" }), 2);
+      assert.equal(sampleValue(s, "troupe_actor_queue_depth", q), 0);
+      assert.equal(sampleValue(s, "troupe_actor_queue_message_wait_seconds_count", q), 4);
+    } finally {
+      await h.close();
+    }
+  });
+
+  test("after maxAttempts a message is a dead letter; a waiting sender is told", async () => {
+    const h = await startServer({ use: { worker }, metrics: { token: TOKEN } });
+    try {
+      const w = h.client.worker.getOrCreate(["dead"]);
+      await assert.rejects(w.send("fragile", "x", { wait: true }), (e: ActorError) => e.code === "queue_message_dead");
+      const s = await scrape(h.url);
+      const q = { actor_name: "worker", queue: "fragile" };
+      assert.equal(sampleValue(s, "troupe_actor_queue_messages_processed_total", { ...q, outcome: "error" }), 2);
+      assert.equal(sampleValue(s, "troupe_actor_queue_messages_processed_total", { ...q, outcome: "dead" }), 1);
+      assert.equal(sampleValue(s, "troupe_actor_queue_depth", q), 0);
+    } finally {
+      await h.close();
+    }
+  });
+
+  test("c.queue.next takes messages in order, waits up to timeoutMs, and a throwing action leaves the message", async () => {
+    const h = await startServer({ use: { worker } });
+    try {
+      const w = h.client.worker.getOrCreate(["m"]);
+      await w.send("manual", "one");
+      await w.send("manual", "two");
+      await assert.rejects(w.takeThenThrow());
+      assert.equal(await w.takeOne(0), "one", "the rolled-back take left the message");
+      assert.equal(await w.takeOne(0), "two");
+      assert.equal(await w.takeOne(50), null);
+      const later = w.takeOne(2000);
+      await sleep(100);
+      await w.send("manual", "three");
+      assert.equal(await later, "three", "next() waits for a message sent meanwhile");
+    } finally {
+      await h.close();
+    }
+  });
+
+  test("bad queue input is refused clearly", async () => {
+    const h = await startServer({ use: { worker } });
+    try {
+      const w = h.client.worker.getOrCreate(["bad"]);
+      await assert.rejects(w.send("nope", 1), (e: ActorError) => e.code === "queue_not_found" && e.status === 404);
+      await assert.rejects(w.send("manual", 1, { wait: true }), (e: ActorError) => e.code === "invalid_request");
+      await assert.rejects(w.nextOnHandlerQueue(), (e: ActorError) => e.code === "queue_has_handler");
+      await assert.rejects(h.client.worker.getForId("missing").send("jobs", 1), (e: ActorError) => e.code === "actor_not_found");
+      const id = await w.resolve();
+      const r = await fetch(`${h.url}/actors/${id}/queue/jobs`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ body: 1, timeoutMs: -1 }) });
+      assert.equal(r.status, 400);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe("queues across a real process restart", () => {
+  test("acknowledged messages survive SIGKILL and are delivered after restart", async () => {
+    const dataDir = tempDir();
+    let server: ChildServer | undefined;
+    try {
+      server = await startChild("test/fixtures/queue-server.ts", { TROUPE_DATA_DIR: dataDir });
+      let client = createClient<any>(server.url) as any;
+      const w = () => client.worker.getOrCreate(["q"]);
+      for (const b of ["m1", "m2", "m3"]) await w().send("inbox", b);
+      await w().send("jobs", "job1");
+      // The first attempt fails and its retry (backoff 400 ms) is durable; kill before the retry.
+      await sleep(150);
+      server.child.kill("SIGKILL");
+      await server.exited;
+
+      server = await startChild("test/fixtures/queue-server.ts", { TROUPE_DATA_DIR: dataDir });
+      client = createClient<any>(server.url) as any;
+      await waitFor(async () => (await w().get()).handled.includes("job1"), 5000, "job retried after restart");
+      assert.deepEqual(await w().take(), ["m1", "m2", "m3"]);
+      assert.deepEqual((await w().get()).handled, ["job1"]);
+    } finally {
+      server?.child.kill("SIGKILL");
+      await server?.exited;
+    }
+  });
+});
