@@ -6,6 +6,7 @@ import type { ActorSchedule } from "./schedule.js";
 import type { ActorSql } from "./sql.js";
 import type { QueueMessage } from "./queue.js";
 import { errors } from "../common/errors.js";
+import type { Client } from "../client/types.js";
 
 /** `c` in lifecycle hooks: a thin view onto the running instance. */
 export class ActorContext<TState, TVars, TConnParams, TConnState> {
@@ -35,6 +36,13 @@ export class ActorContext<TState, TVars, TConnParams, TConnState> {
   }
   get log(): Logger {
     return this.instance.log;
+  }
+  /**
+   * A typed client for the other actors of this registry, called in process (no HTTP):
+   * `c.client<typeof registry>().counter.getOrCreate(["x"]).increment(1)`.
+   */
+  client<R = unknown>(): Client<R> {
+    return this.instance.client() as Client<R>;
   }
   /** A durable per-actor key-value store; writes commit with the current turn. */
   get kv(): ActorKv {

@@ -33,6 +33,16 @@ export interface ActorConfig<TState, TVars, TConnParams, TConnState, TInput, TAc
   onDisconnect?: (c: ActorContext<TState, TVars, TConnParams, TConnState>, conn: Conn<TConnParams, TConnState>) => void | Promise<void>;
   // The intersection lets TypeScript type `c` from TState even when createState is inferred first.
   actions: TActions & Record<string, ActionFn<TState, TVars, TConnParams, TConnState>>;
+  /**
+   * Raw HTTP: any request to `/actors/{id}/request/*` arrives here as a turn, with the URL
+   * path rewritten to the part after `/request`. Return a Response.
+   */
+  onRequest?: (c: ActorContext<TState, TVars, TConnParams, TConnState>, request: Request) => Response | Promise<Response>;
+  /**
+   * Raw WebSocket at `/actors/{id}/websocket/*`. Runs as a turn; message and close listeners
+   * registered on the socket run as turns too. An open socket keeps the actor awake.
+   */
+  onWebSocket?: (c: ActorContext<TState, TVars, TConnParams, TConnState>, socket: RawSocket, request: { url: string; headers: Record<string, string | string[] | undefined> }) => void | Promise<void>;
   options?: ActorOptions;
   /**
    * Durable queues. A function handles each message as a turn; `{ maxAttempts, backoffMs }`
@@ -55,6 +65,14 @@ export interface QueueOptions<TState, TVars, TConnParams, TConnState> {
   maxAttempts?: number;
   /** First retry delay; doubles each attempt. Default 100 ms. */
   backoffMs?: number;
+}
+
+/** The raw WebSocket handed to onWebSocket. */
+export interface RawSocket {
+  send(data: string | Uint8Array): void;
+  close(code?: number, reason?: string): void;
+  onMessage(listener: (data: string | Uint8Array) => void | Promise<void>): void;
+  onClose(listener: (code: number, reason: string) => void | Promise<void>): void;
 }
 
 export const ACTOR_DEFINITION = Symbol.for("troupe.actorDefinition");

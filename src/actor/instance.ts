@@ -16,6 +16,8 @@ import { cbor, decodeState, encodeState } from "./state-codec.js";
 /** What an instance needs from the manager that owns it. */
 export interface InstanceHost {
   readonly committer: GroupCommitter;
+  /** An in-process client for calling other actors (`c.client()`). */
+  client(callerId: string): unknown;
   /** A queue message reached its end; a sender may be waiting for it. */
   messageSettled(seq: number, outcome: MessageOutcome): void;
   readonly store: ActorStore;
@@ -28,6 +30,14 @@ export interface InstanceHost {
   stop(instance: ActorInstance, reason: Exclude<StopReason, "crash">): void;
   /** The instance was abandoned; calls that never started run again on a fresh instance. */
   crashed(instance: ActorInstance, pending: Task[], settled: Promise<void>): void;
+}
+
+/** The server side of a raw WebSocket, wired by src/server/websocket.ts. */
+export interface RawSocketControl {
+  send(data: string | Uint8Array): void;
+  close(code: number, reason: string): void;
+  onMessage?: (data: string | Uint8Array) => void;
+  onClose?: (code: number, reason: string) => void;
 }
 
 /** One unit of work in the actor's inbox. `run` takes the instance so a task can move to a fresh one. */
@@ -149,6 +159,16 @@ export class ActorInstance {
     return this.host.store;
   }
 
+  /** `c.client()`: calls other actors of this registry without going through HTTP. */
+  client(): unknown {
+    return this.host.client(this.id);
+  }
+
+  /** True while a turn runs on a non-reentrant actor: a call to itself now would deadlock. */
+  get busyWithTurn(): boolean {
+    return this.running > 0 && !this.type.options.reentrant;
+  }
+
   get kv(): ActorKv {
     return (this._kv ??= new ActorKv(this));
   }
@@ -221,7 +241,64 @@ export class ActorInstance {
   }
 
   get idle(): boolean {
-    return this.running === 0 && this.inbox.length === 0 && this.conns.size === 0 && !this.queues?.hasHandlerWork;
+    return this.running === 0 && this.inbox.length === 0 && this.conns.size === 0 && this.rawSockets.size === 0 && !this.queues?.hasHandlerWork;
+  }
+
+  /** Raw WebSockets (onWebSocket) open on this instance; they keep it awake. */
+  readonly rawSockets = new Set<RawSocketControl>();
+
+  /** Serves a raw HTTP request with onRequest, as a turn; the response waits for the commit. */
+  async handleRequest(request: Request): Promise<Response> {
+    const onRequest = this.type.config.onRequest;
+    if (!onRequest) throw new TroupeError("actor", "raw_handler_not_found", `Actor "${this.type.name}" has no onRequest handler`, { status: 404 });
+    const m = this.type.metrics;
+    m?.httpActive.inc();
+    let status = 500;
+    try {
+      const res = (await new Promise((resolve, reject) =>
+        this.enqueue({ label: "onRequest", run: () => onRequest(this.ctx, request), resolve, reject, noRequeue: true }),
+      )) as unknown;
+      if (!(res instanceof Response)) {
+        this.log.error({}, "onRequest must return a Response");
+        throw errors.internal();
+      }
+      status = res.status;
+      return res;
+    } catch (err) {
+      if (err instanceof TroupeError) status = err.status;
+      throw err;
+    } finally {
+      m?.httpActive.dec();
+      m?.httpRequests[`${Math.min(5, Math.max(1, Math.floor(status / 100)))}xx` as "2xx"].inc();
+    }
+  }
+
+  /** Hands a raw WebSocket to onWebSocket (as a turn); its listeners run as turns too. */
+  async openRawSocket(control: RawSocketControl, request: { url: string; headers: Record<string, string | string[] | undefined> }): Promise<void> {
+    const onWebSocket = this.type.config.onWebSocket;
+    if (!onWebSocket) throw new TroupeError("actor", "raw_handler_not_found", `Actor "${this.type.name}" has no onWebSocket handler`, { status: 404 });
+    this.rawSockets.add(control);
+    this.type.metrics?.websocketsActive.inc();
+    const messageListeners: Array<(d: string | Uint8Array) => unknown> = [];
+    const closeListeners: Array<(code: number, reason: string) => unknown> = [];
+    const asTurn = (label: string, fn: () => unknown) => this.runHook(label, fn, true).catch((err) => this.log.error({ err }, `${label} listener failed`));
+    control.onClose = (code, reason) => {
+      if (!this.rawSockets.delete(control)) return;
+      this.type.metrics?.websocketsActive.dec();
+      for (const l of closeListeners) void asTurn("websocket close", () => l(code, reason));
+      if (this.status === "ready") this.afterTurn();
+    };
+    const socket = {
+      send: (data: string | Uint8Array) => this.emit(() => control.send(data)),
+      close: (code?: number, reason?: string) => control.close(code ?? 1000, reason ?? ""),
+      onMessage: (l: (d: string | Uint8Array) => unknown) => void messageListeners.push(l),
+      onClose: (l: (code: number, reason: string) => unknown) => void closeListeners.push(l),
+    };
+    await this.runHook("onWebSocket", () => onWebSocket(this.ctx, socket, request));
+    // Messages that arrived during onWebSocket were buffered by the server until now.
+    control.onMessage = (data) => {
+      for (const l of messageListeners) void asTurn("websocket message", () => l(data));
+    };
   }
 
   // ---- turns -------------------------------------------------------------------------
@@ -598,6 +675,7 @@ export class ActorInstance {
 
   /** Disconnects every connection with its onDisconnect hook, then closes the transports. */
   async disconnectAll(reason: string): Promise<void> {
+    for (const raw of [...this.rawSockets]) raw.close(1001, reason);
     for (const conn of [...this.conns.values()]) {
       await this.disconnect(conn, reason);
       conn.disconnectTransport(1001, reason);
@@ -640,6 +718,7 @@ export class ActorInstance {
     const pending = this.inbox.splice(0);
     this.type.metrics?.inboxDepth.dec(pending.length);
     this.closeConnections(1011, "actor_restarted");
+    for (const raw of [...this.rawSockets]) raw.close(1011, "actor_restarted");
     this.log.warn({ cause }, "actor instance abandoned");
     const settled = this.settled().then(() => this.stoppedSignal.resolve());
     this.host.crashed(this, pending, settled);

@@ -37,6 +37,9 @@ export interface ActorTypeMetrics {
   stateBytes: HistogramLike;
   kv: ReadonlyMap<"get" | "put" | "delete" | "list" | "get_batch" | "put_batch" | "delete_batch", { count: CounterLike; duration: HistogramLike }>;
   alarmsPending: GaugeLike;
+  httpActive: GaugeLike;
+  httpRequests: Record<"1xx" | "2xx" | "3xx" | "4xx" | "5xx", CounterLike>;
+  websocketsActive: GaugeLike;
   /** Per declared queue. */
   queues: ReadonlyMap<string, { depth: GaugeLike; sent: CounterLike; processed: { ok: CounterLike; error: CounterLike; dead: CounterLike }; wait: HistogramLike }>;
   sql: {

@@ -5,6 +5,7 @@ import type { CounterHandle } from "./counter.js";
 import { BYTE_BUCKETS, LATENCY_BUCKETS } from "./histogram.js";
 import type { MetricsRegistry } from "./registry.js";
 
+export const STATUS_CLASSES = ["1xx", "2xx", "3xx", "4xx", "5xx"] as const;
 export const STOP_REASONS = ["sleep", "destroy", "shutdown", "crash"] as const satisfies readonly StopReason[];
 export const ACTION_OUTCOMES = ["ok", "user_error", "error", "timeout"] as const;
 /** Why an admitted connection closed; an unexpected reason is counted as `error`. */
@@ -92,6 +93,9 @@ export function declareActorMetrics(registry: MetricsRegistry) {
       unit: "seconds",
       buckets: LATENCY_BUCKETS,
     }),
+    httpActive: registry.gauge({ name: "troupe_actor_http_requests_active", help: "Raw HTTP requests (onRequest) in progress.", labelNames: ["actor_name"] }),
+    httpRequests: registry.counter({ name: "troupe_actor_http_requests_total", help: "Raw HTTP requests (onRequest) answered, by status class.", labelNames: ["actor_name", "status_class"] }),
+    websocketsActive: registry.gauge({ name: "troupe_actor_websockets_active", help: "Raw WebSockets (onWebSocket) open.", labelNames: ["actor_name"] }),
     alarmsPending: registry.gauge({ name: "troupe_actor_schedule_alarms_pending", help: "Durable alarms scheduled and not yet fired or cancelled.", labelNames: ["actor_name"] }),
     alarmsFired: registry.counter({ name: "troupe_actor_schedule_alarms_fired_total", help: "Alarms fired, by outcome of the scheduled action (ok or error).", labelNames: ["actor_name", "outcome"] }),
   };
@@ -125,6 +129,9 @@ export function declareActorMetrics(registry: MetricsRegistry) {
         stateBytes: f.stateBytes.labels(actorName),
         kv: new Map(KV_OPS.map((op) => [op, { count: f.kvOps.labels(actorName, op), duration: f.kvDuration.labels(actorName, op) }])),
         alarmsPending: f.alarmsPending.labels(actorName),
+        httpActive: f.httpActive.labels(actorName),
+        httpRequests: byKey(STATUS_CLASSES, (k) => f.httpRequests.labels(actorName, k)),
+        websocketsActive: f.websocketsActive.labels(actorName),
         queues: new Map(
           queueNames.map((q) => [
             q,

@@ -10,6 +10,7 @@ import type { GroupCommitter } from "../storage/group-commit.js";
 import type { ActorRecord, ActorStore, StoredAlarm, StoredMessage } from "../storage/types.js";
 import type { MessageOutcome } from "../actor/queue.js";
 import { Scheduler } from "./scheduler.js";
+import { createInProcessClient } from "./in-process-client.js";
 
 export type ResolveMode = "get" | "getOrCreate" | "create";
 
@@ -103,6 +104,10 @@ export class ActorManager implements InstanceHost {
     }
     if (!outcome.ok) throw outcome.error;
     return { messageId: message.seq, output: outcome.output };
+  }
+
+  client(callerId: string): unknown {
+    return createInProcessClient(this, callerId);
   }
 
   messageSettled(seq: number, outcome: MessageOutcome): void {

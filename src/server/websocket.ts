@@ -3,7 +3,7 @@ import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
 import type { Conn } from "../actor/conn.js";
-import type { ActorInstance } from "../actor/instance.js";
+import type { ActorInstance, RawSocketControl } from "../actor/instance.js";
 import { errors, toPublicError, TroupeError } from "../common/errors.js";
 import type { ActorManager } from "../registry/actor-manager.js";
 import { clientMessage, decode, encode, type ClientMessage, type Encoding } from "./protocol.js";
@@ -31,6 +31,7 @@ const ENCODING_HEADER = "x-troupe-encoding";
 export function createUpgradeHandler(deps: WebSocketDeps, basePath = "/") {
   const prefix = basePath.replace(/\/+$/, "");
   const pathRe = new RegExp(`^${escapeRe(prefix)}/actors/([A-Za-z0-9_-]{1,64})/connect$`);
+  const rawRe = new RegExp(`^${escapeRe(prefix)}/actors/([A-Za-z0-9_-]{1,64})/websocket(/.*)?$`);
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: deps.maxMessageBytes,
@@ -40,6 +41,12 @@ export function createUpgradeHandler(deps: WebSocketDeps, basePath = "/") {
 
   const handler = (req: IncomingMessage, socket: Duplex, head: Buffer): boolean => {
     const url = new URL(req.url ?? "/", "http://localhost");
+    const raw = rawRe.exec(url.pathname);
+    if (raw) {
+      if (!deps.accepting()) rejectUpgrade(socket, 503, "server_stopping");
+      else wss.handleUpgrade(req, socket, head, (ws) => void serveRawSocket(ws, raw[1]!, `${raw[2] ?? "/"}${url.search}`, req, deps));
+      return true;
+    }
     const match = pathRe.exec(url.pathname);
     if (!match) return false;
     if (!deps.accepting()) {
@@ -145,6 +152,34 @@ async function serveConnection(ws: WebSocket, actorId: string, setup: { params: 
   for (const [data, isBinary] of queued) onMessage(data, isBinary);
 }
 
+/** A raw WebSocket for onWebSocket: bytes in, bytes out, no Troupe protocol. */
+async function serveRawSocket(ws: WebSocket, actorId: string, path: string, req: IncomingMessage, deps: WebSocketDeps): Promise<void> {
+  const early: Array<string | Uint8Array> = [];
+  const control: RawSocketControl = {
+    send: (data) => {
+      if (ws.readyState === ws.OPEN) ws.send(data);
+    },
+    close: (code, reason) => ws.close(code, reason.slice(0, 120)),
+  };
+  ws.on("message", (data, isBinary) => {
+    const value = isBinary ? toBytes(data) : toBytes(data).toString();
+    if (control.onMessage) control.onMessage(value);
+    else early.push(value);
+  });
+  ws.on("close", (code, reason) => control.onClose?.(code, reason.toString()));
+  ws.on("error", (err) => deps.logger.debug({ err }, "raw WebSocket error"));
+  try {
+    const manager = await deps.manager();
+    const instance = await manager.instance(actorId);
+    await instance.openRawSocket(control, { url: path, headers: req.headers });
+    for (const m of early.splice(0)) control.onMessage?.(m);
+  } catch (err) {
+    const pub = toPublicError(err);
+    if (!(err instanceof TroupeError)) deps.logger.error({ err }, "could not open a raw WebSocket");
+    ws.close(pub.status === 404 ? 4404 : 1011, `${pub.code}: ${pub.message}`.slice(0, 120));
+  }
+}
+
 function readConnSetup(req: IncomingMessage): { params: unknown; encoding: Encoding } {
   let paramsText: string | undefined;
   let encodingName: string | undefined;
@@ -173,10 +208,10 @@ function rejectUpgrade(socket: Duplex, status: number, code: string): void {
   socket.end(`HTTP/1.1 ${status} ${status === 503 ? "Service Unavailable" : "Bad Request"}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
 }
 
-function toBytes(data: RawData): Uint8Array {
+function toBytes(data: RawData): Buffer {
   if (Buffer.isBuffer(data)) return data;
   if (Array.isArray(data)) return Buffer.concat(data);
-  return new Uint8Array(data);
+  return Buffer.from(data);
 }
 
 function escapeRe(s: string): string {

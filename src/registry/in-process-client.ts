@@ -1,0 +1,50 @@
+import { errors, TroupeError } from "../common/errors.js";
+import type { ActorManager } from "./actor-manager.js";
+
+type Target = { kind: "id"; actorId: string } | { kind: "key"; name: string; key: unknown; mode: "get" | "getOrCreate"; input?: unknown };
+
+// Arguments and results are copied, as over the wire, so two actors never share live objects.
+const copy = <T>(v: T): T => (v === undefined ? v : structuredClone(v));
+
+/**
+ * `c.client()`: the same shape as `createClient()`, served by the manager in process. A
+ * non-reentrant actor calling itself mid-turn would wait on its own inbox forever, so that
+ * call fails at once with `self_call`.
+ */
+export function createInProcessClient(manager: ActorManager, callerId: string): unknown {
+  const resolve = async (t: Target): Promise<string> => (t.kind === "id" ? t.actorId : (await manager.resolve(t.name, t.key, t.mode, t.input)).actorId);
+
+  const call = async (t: Target, action: string, args: unknown[]): Promise<unknown> => {
+    const id = await resolve(t);
+    const inst = await manager.instance(id);
+    if (id === callerId && inst.busyWithTurn) {
+      throw new TroupeError("actor", "self_call", "An actor cannot call its own actions through c.client() during a turn (it would wait for itself); call the function directly", { status: 400 });
+    }
+    return copy(await inst.callAction(action, copy(args)));
+  };
+
+  const handle = (t: Target) =>
+    new Proxy(
+      {},
+      {
+        get: (_o, prop) => {
+          if (typeof prop !== "string" || prop === "then" || prop === "toJSON") return undefined;
+          if (prop === "resolve") return () => resolve(t);
+          if (prop === "send") return async (queue: string, body: unknown, o?: { wait?: boolean; timeoutMs?: number }) => copy(await manager.sendMessage(await resolve(t), queue, copy(body), o));
+          if (prop === "connect") return () => {
+            throw errors.invalidRequest("connect() is for remote clients; inside an actor, call actions directly and use c.broadcast for events");
+          };
+          return (...args: unknown[]) => call(t, prop, args);
+        },
+      },
+    );
+
+  const accessor = (name: string) => ({
+    getOrCreate: (key?: unknown, o?: { createWithInput?: unknown }) => handle({ kind: "key", name, key, mode: "getOrCreate", input: o?.createWithInput }),
+    get: (key?: unknown) => handle({ kind: "key", name, key, mode: "get" }),
+    getForId: (actorId: string) => handle({ kind: "id", actorId }),
+    create: async (key?: unknown, o?: { input?: unknown }) => handle({ kind: "id", actorId: (await manager.resolve(name, key, "create", o?.input)).actorId }),
+  });
+
+  return new Proxy({}, { get: (_o, prop) => (typeof prop === "string" && prop !== "then" ? accessor(prop) : undefined) });
+}
