@@ -13,3 +13,8 @@ room.on("message", (m: { from: string; text: string }) => console.log(`[lobby] $
 await room.send("hello from the example client");
 console.log("history:", (await room.history(5)).map((m) => m.text));
 await room.dispose();
+
+// The job board: durable queue in, SQL results out.
+const board = client.jobBoard.getOrCreate(["main"]);
+const done = await board.send("jobs", { text: "the quick brown fox jumps over the lazy dog" }, { wait: true });
+console.log("job result:", done.output, "totals:", await board.totals());

@@ -14,6 +14,8 @@ Call it with curl:
       # -> {"actor":{"actorId":"<ID>",...}}
   curl -s -X POST ${u}/actors/<ID>/action/increment -H 'content-type: application/json' -d '{"args":[5]}'
       # -> {"output":5}
+  curl -s -X POST ${u}/actors/<JOB_BOARD_ID>/queue/jobs -H 'content-type: application/json' -d '{"body":{"text":"hello queued world"},"wait":true}'
+      # (get <JOB_BOARD_ID> with PUT /actors and {"name":"jobBoard","key":["main"]})
   curl -s ${u}/health
   curl -s ${u}/metadata
   curl -s ${u}/metrics -H "authorization: Bearer $TROUPE_METRICS_TOKEN"   # start with TROUPE_METRICS_TOKEN set
