@@ -3,12 +3,13 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { runRuntimeBench, type RuntimeFigures } from "./runtime.js";
+import { runCapabilityBench } from "./capabilities.js";
 import { runCardinalityBench } from "./cardinality.js";
 import { run as runMetrics } from "./metrics.js";
 import { runLayoutBench } from "./storage-layout.js";
 import { fmt, median, table } from "./stats.js";
 
-// `npm run bench [-- --only=runtime,peer,layout,metrics,overhead] [--rounds=N]`: prints tables of medians.
+// `npm run bench [-- --only=runtime,peer,layout,capabilities,metrics,overhead] [--rounds=N]`: prints tables of medians.
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, "").split("=") as [string, string]));
 const only = args.get("only")?.split(",");
@@ -79,6 +80,25 @@ async function main(): Promise<void> {
         [
           ["create 1,000 actors", `${fmt(l.sharedCreate1000Ms)} ms`, `${fmt(l.perFileCreate1000Ms)} ms`, `${fmt(l.perFileCreate1000Ms / l.sharedCreate1000Ms, 0)}x`],
           ["1,000 commits over 100 actors", `${fmt(l.sharedCommit1000Ms)} ms`, `${fmt(l.perFileCommit1000Ms)} ms`, `${fmt(l.perFileCommit1000Ms / l.sharedCommit1000Ms, 1)}x`],
+        ],
+      ),
+    );
+    console.log();
+  }
+
+  if (want("capabilities")) {
+    const c = await runCapabilityBench(rounds);
+    console.log("Capabilities (in process, SQLite with synchronous=FULL; medians)");
+    console.log(
+      table(
+        ["figure", "value"],
+        [
+          ["KV put inside an action (5,000 per action)", `${fmt(c.kvPutPerSec, 0)}/s`],
+          ["KV get inside an action (5,000 per action)", `${fmt(c.kvGetPerSec, 0)}/s`],
+          ["SQL insert inside a transaction (10,000 per action)", `${fmt(c.sqlInsertPerSec, 0)}/s`],
+          ["alarm lateness, 1,000 alarms over 1 s, p50", `${fmt(c.alarmLatenessP50Ms)} ms`],
+          ["alarm lateness, p99", `${fmt(c.alarmLatenessP99Ms)} ms`],
+          ["queue throughput, 2,000 messages sent at once, handled", `${fmt(c.queueMsgPerSec, 0)}/s`],
         ],
       ),
     );

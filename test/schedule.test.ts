@@ -66,6 +66,7 @@ describe("c.schedule", () => {
       s = parseSamples(await (await fetch(`${h.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text());
       assert.equal(sampleValue(s, "troupe_actor_schedule_alarms_pending", { actor_name: "timer" }), 0);
       assert.equal(sampleValue(s, "troupe_actor_schedule_alarms_fired_total", { actor_name: "timer", outcome: "ok" }), 2);
+      assert.equal(sampleValue(s, "troupe_actor_schedule_alarm_lateness_seconds_count", { actor_name: "timer" }), 2);
     } finally {
       await h.close();
     }

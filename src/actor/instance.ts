@@ -335,12 +335,13 @@ export class ActorInstance {
    * action throws, so an alarm fires once. Resolves with the outcome; rejects when the turn
    * could not complete (timeout, commit failure, restart), so the scheduler retries later.
    */
-  runAlarm(alarm: StoredAlarm): Promise<"ok" | "error"> {
+  runAlarm(alarm: StoredAlarm, onStart?: () => void): Promise<"ok" | "error"> {
     const fn = this.type.actions.get(alarm.action);
     return new Promise((resolve, reject) => {
       this.enqueue({
         label: `alarm:${alarm.action}`,
         run: (inst) => {
+          onStart?.();
           if (!fn) throw errors.actionNotFound(this.type.name, alarm.action);
           return fn(new ActionContext(inst, undefined), ...(cbor.decode(alarm.args) as unknown[]));
         },

@@ -37,6 +37,7 @@ export interface ActorTypeMetrics {
   stateBytes: HistogramLike;
   kv: ReadonlyMap<"get" | "put" | "delete" | "list" | "get_batch" | "put_batch" | "delete_batch", { count: CounterLike; duration: HistogramLike }>;
   alarmsPending: GaugeLike;
+  alarmLateness: HistogramLike;
   httpActive: GaugeLike;
   httpRequests: Record<"1xx" | "2xx" | "3xx" | "4xx" | "5xx", CounterLike>;
   websocketsActive: GaugeLike;

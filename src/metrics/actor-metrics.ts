@@ -96,6 +96,13 @@ export function declareActorMetrics(registry: MetricsRegistry) {
     httpActive: registry.gauge({ name: "troupe_actor_http_requests_active", help: "Raw HTTP requests (onRequest) in progress.", labelNames: ["actor_name"] }),
     httpRequests: registry.counter({ name: "troupe_actor_http_requests_total", help: "Raw HTTP requests (onRequest) answered, by status class.", labelNames: ["actor_name", "status_class"] }),
     websocketsActive: registry.gauge({ name: "troupe_actor_websockets_active", help: "Raw WebSockets (onWebSocket) open.", labelNames: ["actor_name"] }),
+    alarmLateness: registry.histogram({
+      name: "troupe_actor_schedule_alarm_lateness_seconds",
+      help: "How late an alarm's action started, after its scheduled time (alarms missed while the process was down count their full delay).",
+      labelNames: ["actor_name"],
+      unit: "seconds",
+      buckets: LATENCY_BUCKETS,
+    }),
     alarmsPending: registry.gauge({ name: "troupe_actor_schedule_alarms_pending", help: "Durable alarms scheduled and not yet fired or cancelled.", labelNames: ["actor_name"] }),
     alarmsFired: registry.counter({ name: "troupe_actor_schedule_alarms_fired_total", help: "Alarms fired, by outcome of the scheduled action (ok or error).", labelNames: ["actor_name", "outcome"] }),
   };
@@ -129,6 +136,7 @@ export function declareActorMetrics(registry: MetricsRegistry) {
         stateBytes: f.stateBytes.labels(actorName),
         kv: new Map(KV_OPS.map((op) => [op, { count: f.kvOps.labels(actorName, op), duration: f.kvDuration.labels(actorName, op) }])),
         alarmsPending: f.alarmsPending.labels(actorName),
+        alarmLateness: f.alarmLateness.labels(actorName),
         httpActive: f.httpActive.labels(actorName),
         httpRequests: byKey(STATUS_CLASSES, (k) => f.httpRequests.labels(actorName, k)),
         websocketsActive: f.websocketsActive.labels(actorName),

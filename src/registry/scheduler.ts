@@ -14,6 +14,7 @@ export interface SchedulerHost {
 const MAX_DELAY = 2 ** 31 - 1;
 /** How long a firing that could not complete (timeout, failed commit) waits before retrying. */
 const RETRY_MS = 1000;
+const LATENESS_SAMPLES = 10_000;
 
 /**
  * The registry-wide alarm clock: every committed alarm, one timer for the soonest. Firing
@@ -27,7 +28,7 @@ export class Scheduler {
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Number.POSITIVE_INFINITY;
   private stopped = false;
-  /** Scheduled time minus fire time of each alarm that fired, for the lateness bench. */
+  /** How late the most recent alarms started (ms), newest last; at most LATENESS_SAMPLES. */
   readonly lateness: number[] = [];
 
   constructor(private readonly host: SchedulerHost) {}
@@ -97,17 +98,21 @@ export class Scheduler {
     for (const alarm of this.alarms.values()) {
       if (alarm.fireAt > now || this.firing.has(alarm.id)) continue;
       this.firing.add(alarm.id);
-      void this.fire(alarm, now);
+      void this.fire(alarm);
     }
     this.arm();
   }
 
-  private async fire(alarm: StoredAlarm, now: number): Promise<void> {
+  private async fire(alarm: StoredAlarm): Promise<void> {
     const metrics = this.host.metricsOf(alarm.actorName);
     try {
       const inst = await this.host.instance(alarm.actorId);
-      this.lateness.push(now - alarm.fireAt);
-      const outcome = await inst.runAlarm(alarm);
+      const outcome = await inst.runAlarm(alarm, () => {
+        const late = Math.max(0, performance.timeOrigin + performance.now() - alarm.fireAt);
+        metrics?.alarmLateness.observe(late / 1000);
+        this.lateness.push(late);
+        if (this.lateness.length > LATENESS_SAMPLES) this.lateness.splice(0, this.lateness.length - LATENESS_SAMPLES);
+      });
       metrics?.alarmsFired[outcome].inc();
       // The deletion committed with the turn; alarmsCommitted already removed it.
     } catch (err) {
