@@ -4,9 +4,9 @@ import type { GroupCommitter } from "../storage/group-commit.js";
 import type { ActorStore, StoredAlarm, StoreWrite } from "../storage/types.js";
 import { ActorKv, type KvOp } from "./kv.js";
 import { ActorSchedule } from "./schedule.js";
-import { ActorSql, migrate, sqlError } from "./sql.js";
+import { ActorSql, TurnDatabase } from "./sql.js";
+import { RawHandlers } from "./raw-handlers.js";
 import { ActorQueues, type MessageOutcome } from "./queue.js";
-import type Database from "better-sqlite3";
 import { ActionContext, ActorContext } from "./context.js";
 import { Conn, type ConnTransport } from "./conn.js";
 import type { ActorType } from "./actor-type.js";
@@ -30,14 +30,6 @@ export interface InstanceHost {
   stop(instance: ActorInstance, reason: Exclude<StopReason, "crash">): void;
   /** The instance was abandoned; calls that never started run again on a fresh instance. */
   crashed(instance: ActorInstance, pending: Task[], settled: Promise<void>): void;
-}
-
-/** The server side of a raw WebSocket, wired by src/server/websocket.ts. */
-export interface RawSocketControl {
-  send(data: string | Uint8Array): void;
-  close(code: number, reason: string): void;
-  onMessage?: (data: string | Uint8Array) => void;
-  onClose?: (code: number, reason: string) => void;
 }
 
 /** One unit of work in the actor's inbox. `run` takes the instance so a task can move to a fresh one. */
@@ -99,7 +91,7 @@ export class ActorInstance {
   readonly queues: ActorQueues | undefined;
   private _kv: ActorKv | undefined;
   private _sql: ActorSql | undefined;
-  private sqlDb: Database.Database | undefined;
+  private readonly turnDb: TurnDatabase;
   private _schedule: ActorSchedule | undefined;
   private wantSleep = false;
   private readonly drainWaiters: Array<() => void> = [];
@@ -121,6 +113,18 @@ export class ActorInstance {
     this.state = state;
     this.lastBytes = stateBytes;
     this.ctx = new ActorContext(this);
+    this.turnDb = new TurnDatabase(host.store, id, type.config.db?.migrations ?? []);
+    this.raw = new RawHandlers({
+      type,
+      ctx: this.ctx,
+      log: this.log,
+      run: (label, fn, internal) => this.runHook(label, fn, internal),
+      runRequest: (fn) => new Promise((resolve, reject) => this.enqueue({ label: "onRequest", run: fn, resolve, reject, noRequeue: true })),
+      emit: (send) => this.emit(send),
+      socketClosed: () => {
+        if (this.status === "ready") this.afterTurn();
+      },
+    });
     this.queues = type.queues.size === 0 ? undefined : new ActorQueues({
       id,
       actorName: type.name,
@@ -185,41 +189,12 @@ export class ActorInstance {
   }
 
   get db(): ActorSql {
-    return (this._sql ??= new ActorSql({ database: () => this.database(), sqlMetrics: this.type.metrics?.sql }));
-  }
-
-  /** Opens the actor's database on first use, and begins the turn's transaction. */
-  private database(): Database.Database {
-    if (!this.sqlDb) {
-      const db = this.host.store.openActorDatabase(this.id);
-      try {
-        migrate(db, this.type.config.db?.migrations ?? []);
-      } catch (err) {
-        this.host.store.releaseActorDatabase(this.id, db);
-        throw err;
-      }
-      this.sqlDb = db;
-    }
-    if (!this.sqlDb.inTransaction) this.sqlDb.exec("BEGIN IMMEDIATE");
-    return this.sqlDb;
-  }
-
-  /** Commits the turn's SQL transaction; its changes are durable before the state commit. */
-  private commitSql(): void {
-    if (!this.sqlDb?.inTransaction) return;
-    try {
-      this.sqlDb.exec("COMMIT");
-    } catch (err) {
-      throw sqlError(err);
-    }
+    return (this._sql ??= new ActorSql({ database: () => this.turnDb.forStatement(), sqlMetrics: this.type.metrics?.sql }));
   }
 
   /** Closes the database when the instance unloads. */
   releaseDatabase(): void {
-    if (!this.sqlDb) return;
-    if (this.sqlDb.inTransaction) this.sqlDb.exec("ROLLBACK");
-    this.host.store.releaseActorDatabase(this.id, this.sqlDb);
-    this.sqlDb = undefined;
+    this.turnDb.release();
   }
 
   get kvMetrics(): ReadonlyMap<KvOp, { count: CounterLike; duration: HistogramLike }> | undefined {
@@ -241,65 +216,11 @@ export class ActorInstance {
   }
 
   get idle(): boolean {
-    return this.running === 0 && this.inbox.length === 0 && this.conns.size === 0 && this.rawSockets.size === 0 && !this.queues?.hasHandlerWork;
+    return this.running === 0 && this.inbox.length === 0 && this.conns.size === 0 && this.raw.sockets.size === 0 && !this.queues?.hasHandlerWork;
   }
 
-  /** Raw WebSockets (onWebSocket) open on this instance; they keep it awake. */
-  readonly rawSockets = new Set<RawSocketControl>();
-
-  /** Serves a raw HTTP request with onRequest, as a turn; the response waits for the commit. */
-  async handleRequest(request: Request): Promise<Response> {
-    const onRequest = this.type.config.onRequest;
-    if (!onRequest) throw new TroupeError("actor", "raw_handler_not_found", `Actor "${this.type.name}" has no onRequest handler`, { status: 404 });
-    const m = this.type.metrics;
-    m?.httpActive.inc();
-    let status = 500;
-    try {
-      const res = (await new Promise((resolve, reject) =>
-        this.enqueue({ label: "onRequest", run: () => onRequest(this.ctx, request), resolve, reject, noRequeue: true }),
-      )) as unknown;
-      if (!(res instanceof Response)) {
-        this.log.error({}, "onRequest must return a Response");
-        throw errors.internal();
-      }
-      status = res.status;
-      return res;
-    } catch (err) {
-      if (err instanceof TroupeError) status = err.status;
-      throw err;
-    } finally {
-      m?.httpActive.dec();
-      m?.httpRequests[`${Math.min(5, Math.max(1, Math.floor(status / 100)))}xx` as "2xx"].inc();
-    }
-  }
-
-  /** Hands a raw WebSocket to onWebSocket (as a turn); its listeners run as turns too. */
-  async openRawSocket(control: RawSocketControl, request: { url: string; headers: Record<string, string | string[] | undefined> }): Promise<void> {
-    const onWebSocket = this.type.config.onWebSocket;
-    if (!onWebSocket) throw new TroupeError("actor", "raw_handler_not_found", `Actor "${this.type.name}" has no onWebSocket handler`, { status: 404 });
-    this.rawSockets.add(control);
-    this.type.metrics?.websocketsActive.inc();
-    const messageListeners: Array<(d: string | Uint8Array) => unknown> = [];
-    const closeListeners: Array<(code: number, reason: string) => unknown> = [];
-    const asTurn = (label: string, fn: () => unknown) => this.runHook(label, fn, true).catch((err) => this.log.error({ err }, `${label} listener failed`));
-    control.onClose = (code, reason) => {
-      if (!this.rawSockets.delete(control)) return;
-      this.type.metrics?.websocketsActive.dec();
-      for (const l of closeListeners) void asTurn("websocket close", () => l(code, reason));
-      if (this.status === "ready") this.afterTurn();
-    };
-    const socket = {
-      send: (data: string | Uint8Array) => this.emit(() => control.send(data)),
-      close: (code?: number, reason?: string) => control.close(code ?? 1000, reason ?? ""),
-      onMessage: (l: (d: string | Uint8Array) => unknown) => void messageListeners.push(l),
-      onClose: (l: (code: number, reason: string) => unknown) => void closeListeners.push(l),
-    };
-    await this.runHook("onWebSocket", () => onWebSocket(this.ctx, socket, request));
-    // Messages that arrived during onWebSocket were buffered by the server until now.
-    control.onMessage = (data) => {
-      for (const l of messageListeners) void asTurn("websocket message", () => l(data));
-    };
-  }
+  /** Raw HTTP and WebSocket handlers (onRequest, onWebSocket). */
+  readonly raw: RawHandlers;
 
   // ---- turns -------------------------------------------------------------------------
 
@@ -478,7 +399,7 @@ export class ActorInstance {
    */
   private commitPoint(): Promise<void> | undefined {
     const bytes = encodeState(this.state);
-    this.commitSql();
+    this.turnDb.commit();
     const stateChanged = !equalBytes(bytes, this.lastBytes);
     const writes = this.turnWrites;
     const settle = this.turnSettle;
@@ -566,7 +487,7 @@ export class ActorInstance {
   }
 
   private rollback(): void {
-    if (this.sqlDb?.inTransaction) this.sqlDb.exec("ROLLBACK");
+    this.turnDb.rollback();
     for (const undo of this.turnUndo.reverse()) undo();
     this.turnUndo = [];
     this.turnWrites = [];
@@ -676,7 +597,7 @@ export class ActorInstance {
 
   /** Disconnects every connection with its onDisconnect hook, then closes the transports. */
   async disconnectAll(reason: string): Promise<void> {
-    for (const raw of [...this.rawSockets]) raw.close(1001, reason);
+    this.raw.closeAll(1001, reason);
     for (const conn of [...this.conns.values()]) {
       await this.disconnect(conn, reason);
       conn.disconnectTransport(1001, reason);
@@ -719,7 +640,7 @@ export class ActorInstance {
     const pending = this.inbox.splice(0);
     this.type.metrics?.inboxDepth.dec(pending.length);
     this.closeConnections(1011, "actor_restarted");
-    for (const raw of [...this.rawSockets]) raw.close(1011, "actor_restarted");
+    this.raw.closeAll(1011, "actor_restarted");
     this.log.warn({ cause }, "actor instance abandoned");
     const settled = this.settled().then(() => this.stoppedSignal.resolve());
     this.host.crashed(this, pending, settled);

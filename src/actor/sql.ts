@@ -1,5 +1,6 @@
 import type Database from "better-sqlite3";
 import { TroupeError } from "../common/errors.js";
+import type { ActorStore } from "../storage/types.js";
 import type { CounterLike, HistogramLike } from "./metrics-port.js";
 
 export type SqlKind = "select" | "insert" | "update" | "delete" | "ddl" | "other";
@@ -153,5 +154,56 @@ export function migrate(db: Database.Database, migrations: readonly string[]): v
     } catch (err) {
       throw new TroupeError("sql", "sql_migration_error", `Migration ${i + 1} failed: ${(err as Error).message}`, { status: 500 });
     }
+  }
+}
+
+/**
+ * The actor's database across turns: opened (and migrated) on first use, one transaction per
+ * turn from its first statement to the turn's commit point, closed when the actor unloads.
+ */
+export class TurnDatabase {
+  private db: Database.Database | undefined;
+
+  constructor(
+    private readonly store: ActorStore,
+    private readonly actorId: string,
+    private readonly migrations: readonly string[],
+  ) {}
+
+  /** The handle for a statement: opens it if needed and begins the turn's transaction. */
+  forStatement(): Database.Database {
+    if (!this.db) {
+      const db = this.store.openActorDatabase(this.actorId);
+      try {
+        migrate(db, this.migrations);
+      } catch (err) {
+        this.store.releaseActorDatabase(this.actorId, db);
+        throw err;
+      }
+      this.db = db;
+    }
+    if (!this.db.inTransaction) this.db.exec("BEGIN IMMEDIATE");
+    return this.db;
+  }
+
+  /** Commits the turn's statements (durable before the state commit is queued). */
+  commit(): void {
+    if (!this.db?.inTransaction) return;
+    try {
+      this.db.exec("COMMIT");
+    } catch (err) {
+      throw sqlError(err);
+    }
+  }
+
+  rollback(): void {
+    if (this.db?.inTransaction) this.db.exec("ROLLBACK");
+  }
+
+  release(): void {
+    if (!this.db) return;
+    this.rollback();
+    this.store.releaseActorDatabase(this.actorId, this.db);
+    this.db = undefined;
   }
 }

@@ -78,7 +78,7 @@ export function createHttpApp(deps: HttpAppDeps, basePath = "/"): Hono {
     const raw = c.req.raw;
     const hasBody = raw.method !== "GET" && raw.method !== "HEAD";
     const body = hasBody ? await raw.arrayBuffer() : undefined;
-    return inst.handleRequest(new Request(url, { method: raw.method, headers: raw.headers, body }));
+    return inst.raw.handleRequest(new Request(url, { method: raw.method, headers: raw.headers, body }));
   };
   app.all("/actors/:actorId/request", limit, rawRequest);
   app.all("/actors/:actorId/request/*", limit, rawRequest);

@@ -3,7 +3,8 @@ import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
 import type { Conn } from "../actor/conn.js";
-import type { ActorInstance, RawSocketControl } from "../actor/instance.js";
+import type { ActorInstance } from "../actor/instance.js";
+import type { RawSocketControl } from "../actor/raw-handlers.js";
 import { errors, toPublicError, TroupeError } from "../common/errors.js";
 import type { ActorManager } from "../registry/actor-manager.js";
 import { clientMessage, decode, encode, type ClientMessage, type Encoding } from "./protocol.js";
@@ -171,7 +172,7 @@ async function serveRawSocket(ws: WebSocket, actorId: string, path: string, req:
   try {
     const manager = await deps.manager();
     const instance = await manager.instance(actorId);
-    await instance.openRawSocket(control, { url: path, headers: req.headers });
+    await instance.raw.openSocket(control, { url: path, headers: req.headers });
     for (const m of early.splice(0)) control.onMessage?.(m);
   } catch (err) {
     const pub = toPublicError(err);

@@ -1,0 +1,93 @@
+import type { Logger } from "pino";
+import { errors, TroupeError } from "../common/errors.js";
+import type { ActorType } from "./actor-type.js";
+import type { ActorContext } from "./context.js";
+
+/** The server side of a raw WebSocket, wired by src/server/websocket.ts. */
+export interface RawSocketControl {
+  send(data: string | Uint8Array): void;
+  close(code: number, reason: string): void;
+  onMessage?: (data: string | Uint8Array) => void;
+  onClose?: (code: number, reason: string) => void;
+}
+
+/** What the raw handlers need from their instance. */
+export interface RawHost {
+  readonly type: ActorType;
+  readonly ctx: ActorContext<any, any, any, any>;
+  readonly log: Logger;
+  /** Runs `fn` as a turn. */
+  run(label: string, fn: () => unknown, internal?: boolean): Promise<unknown>;
+  /** Runs onRequest as a turn whose answer passes the output gate. */
+  runRequest(fn: () => unknown): Promise<unknown>;
+  /** Sends now, or after the current turn's commit. */
+  emit(send: () => void): void;
+  /** A raw socket closed: the actor may be idle now. */
+  socketClosed(): void;
+}
+
+/** `onRequest` and `onWebSocket`: raw HTTP and WebSockets, following the actor's turns and sleep. */
+export class RawHandlers {
+  /** Open raw sockets; they keep the actor awake. */
+  readonly sockets = new Set<RawSocketControl>();
+
+  constructor(private readonly host: RawHost) {}
+
+  /** Serves a request with onRequest, as a turn; the response waits for the commit. */
+  async handleRequest(request: Request): Promise<Response> {
+    const { type, ctx, log } = this.host;
+    const onRequest = type.config.onRequest;
+    if (!onRequest) throw new TroupeError("actor", "raw_handler_not_found", `Actor "${type.name}" has no onRequest handler`, { status: 404 });
+    const m = type.metrics;
+    m?.httpActive.inc();
+    let status = 500;
+    try {
+      const res = await this.host.runRequest(() => onRequest(ctx, request));
+      if (!(res instanceof Response)) {
+        log.error({}, "onRequest must return a Response");
+        throw errors.internal();
+      }
+      status = res.status;
+      return res;
+    } catch (err) {
+      if (err instanceof TroupeError) status = err.status;
+      throw err;
+    } finally {
+      m?.httpActive.dec();
+      m?.httpRequests[`${Math.min(5, Math.max(1, Math.floor(status / 100)))}xx` as "2xx"].inc();
+    }
+  }
+
+  /** Hands a raw socket to onWebSocket (as a turn); its listeners run as turns too. */
+  async openSocket(control: RawSocketControl, request: { url: string; headers: Record<string, string | string[] | undefined> }): Promise<void> {
+    const { type, ctx, log } = this.host;
+    const onWebSocket = type.config.onWebSocket;
+    if (!onWebSocket) throw new TroupeError("actor", "raw_handler_not_found", `Actor "${type.name}" has no onWebSocket handler`, { status: 404 });
+    this.sockets.add(control);
+    type.metrics?.websocketsActive.inc();
+    const messageListeners: Array<(d: string | Uint8Array) => unknown> = [];
+    const closeListeners: Array<(code: number, reason: string) => unknown> = [];
+    const asTurn = (label: string, fn: () => unknown) => this.host.run(label, fn, true).catch((err) => log.error({ err }, `${label} listener failed`));
+    control.onClose = (code, reason) => {
+      if (!this.sockets.delete(control)) return;
+      type.metrics?.websocketsActive.dec();
+      for (const l of closeListeners) void asTurn("websocket close", () => l(code, reason));
+      this.host.socketClosed();
+    };
+    const socket = {
+      send: (data: string | Uint8Array) => this.host.emit(() => control.send(data)),
+      close: (code?: number, reason?: string) => control.close(code ?? 1000, reason ?? ""),
+      onMessage: (l: (d: string | Uint8Array) => unknown) => void messageListeners.push(l),
+      onClose: (l: (code: number, reason: string) => unknown) => void closeListeners.push(l),
+    };
+    await this.host.run("onWebSocket", () => onWebSocket(ctx, socket, request));
+    // Messages that arrived during onWebSocket were buffered by the server until now.
+    control.onMessage = (data) => {
+      for (const l of messageListeners) void asTurn("websocket message", () => l(data));
+    };
+  }
+
+  closeAll(code: number, reason: string): void {
+    for (const s of [...this.sockets]) s.close(code, reason);
+  }
+}
