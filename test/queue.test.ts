@@ -28,7 +28,15 @@ const worker = actor({
       throw new Error("the message must stay");
     },
     nextOnHandlerQueue: (c) => c.queue.next("jobs"),
+    // Actor-to-actor: send to another actor's queue in process and wait for its handler.
+    forward: async (c, key: string, id: string): Promise<unknown> => ((await (c.client() as any).worker.getOrCreate([key]).send("jobs", { id }, { wait: true })) as { output: unknown }).output,
   },
+});
+
+const slowpoke = actor({
+  state: {},
+  queues: { slow: async () => new Promise((r) => setTimeout(r, 300)) },
+  actions: {},
 });
 
 async function scrape(url: string) {
@@ -87,6 +95,19 @@ describe("durable queues", () => {
       await sleep(100);
       await w.send("manual", "three");
       assert.equal(await later, "three", "next() waits for a message sent meanwhile");
+    } finally {
+      await h.close();
+    }
+  });
+
+  test("another actor can send (in process) and wait; a wait past timeoutMs is a 408 and the message stays", async () => {
+    const h = await startServer({ use: { worker, slowpoke }, metrics: { token: TOKEN } });
+    try {
+      assert.equal(await h.client.worker.getOrCreate(["sender"]).forward("target", "x1"), "done:x1");
+      assert.deepEqual(await h.client.worker.getOrCreate(["target"]).done(), ["x1"]);
+      const s1 = h.client.slowpoke.getOrCreate(["s"]);
+      await assert.rejects(s1.send("slow", 1, { wait: true, timeoutMs: 50 }), (e: ActorError) => e.code === "queue_wait_timed_out" && e.status === 408);
+      await waitFor(async () => sampleValue(await scrape(h.url), "troupe_actor_queue_messages_processed_total", { actor_name: "slowpoke", queue: "slow", outcome: "ok" }) === 1, 3000, "handled anyway");
     } finally {
       await h.close();
     }
