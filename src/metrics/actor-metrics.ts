@@ -17,41 +17,24 @@ export const CLOSE_REASONS = ["client_closed", "server_closed", "error", "actor_
  * actors are live, and no series ever has an empty actor_name.
  */
 export function declareActorMetrics(registry: MetricsRegistry) {
+  const latency = (name: string, help: string, labelNames: readonly string[]) => registry.histogram({ name, help, labelNames, unit: "seconds", buckets: LATENCY_BUCKETS });
   const f = {
     active: registry.gauge({ name: "troupe_actors_active", help: "Actors currently loaded in memory (awake).", labelNames: ["actor_name"] }),
     starts: registry.counter({ name: "troupe_actor_starts_total", help: "Actor starts: kind=create for a new actor, kind=wake for loading a stored one.", labelNames: ["actor_name", "kind"] }),
     stops: registry.counter({ name: "troupe_actor_stops_total", help: "Actor unloads by reason: sleep, destroy, shutdown or crash.", labelNames: ["actor_name", "reason"] }),
-    startDuration: registry.histogram({
-      name: "troupe_actor_start_duration_seconds",
-      help: "Time to create or wake an actor, including onCreate/onWake.",
-      labelNames: ["actor_name", "kind"],
-      unit: "seconds",
-      buckets: LATENCY_BUCKETS,
-    }),
+    startDuration: latency("troupe_actor_start_duration_seconds", "Time to create or wake an actor, including onCreate/onWake.", ["actor_name", "kind"]),
     calls: registry.counter({
       name: "troupe_actor_action_calls_total",
       help: "Action calls by declared action name and outcome (ok, user_error, error, timeout).",
       labelNames: ["actor_name", "action", "outcome"],
     }),
-    callDuration: registry.histogram({
-      name: "troupe_actor_action_duration_seconds",
-      help: "Time an action ran, from the start of its turn to its return (not counting the inbox wait or the commit).",
-      labelNames: ["actor_name", "action"],
-      unit: "seconds",
-      buckets: LATENCY_BUCKETS,
-    }),
+    callDuration: latency("troupe_actor_action_duration_seconds", "Time an action ran, from the start of its turn to its return (not counting the inbox wait or the commit).", ["actor_name", "action"]),
     inbox: registry.gauge({ name: "troupe_actor_inbox_depth", help: "Calls waiting in actors' inboxes for their turn.", labelNames: ["actor_name"] }),
     connsActive: registry.gauge({ name: "troupe_actor_connections_active", help: "Open client connections.", labelNames: ["actor_name"] }),
     connsOpened: registry.counter({ name: "troupe_actor_connections_opened_total", help: "Client connections admitted.", labelNames: ["actor_name"] }),
     connsClosed: registry.counter({ name: "troupe_actor_connections_closed_total", help: "Client connections closed, by reason.", labelNames: ["actor_name", "reason"] }),
     commits: registry.counter({ name: "troupe_actor_state_commits_total", help: "Durable commits of actor state.", labelNames: ["actor_name"] }),
-    commitDuration: registry.histogram({
-      name: "troupe_actor_state_commit_duration_seconds",
-      help: "Time from queueing a state commit to it being durable (includes group-commit batching).",
-      labelNames: ["actor_name"],
-      unit: "seconds",
-      buckets: LATENCY_BUCKETS,
-    }),
+    commitDuration: latency("troupe_actor_state_commit_duration_seconds", "Time from queueing a state commit to it being durable (includes group-commit batching).", ["actor_name"]),
     stateBytes: registry.histogram({
       name: "troupe_actor_state_bytes",
       help: "Encoded size of actor state per commit.",
@@ -60,25 +43,13 @@ export function declareActorMetrics(registry: MetricsRegistry) {
       buckets: BYTE_BUCKETS,
     }),
     kvOps: registry.counter({ name: "troupe_actor_kv_operations_total", help: "Key-value operations by op (get, put, delete, list, get_batch, put_batch, delete_batch).", labelNames: ["actor_name", "op"] }),
-    kvDuration: registry.histogram({
-      name: "troupe_actor_kv_operation_duration_seconds",
-      help: "Time a key-value operation took inside the actor (reads hit the store; writes are staged for the turn's commit).",
-      labelNames: ["actor_name", "op"],
-      unit: "seconds",
-      buckets: LATENCY_BUCKETS,
-    }),
+    kvDuration: latency("troupe_actor_kv_operation_duration_seconds", "Time a key-value operation took inside the actor (reads hit the store; writes are staged for the turn's commit).", ["actor_name", "op"]),
     sqlStatements: registry.counter({
       name: "troupe_actor_sql_statements_total",
       help: "SQL statements run through c.db, by kind (select, insert, update, delete, ddl, other) and outcome (ok, error).",
       labelNames: ["actor_name", "kind", "outcome"],
     }),
-    sqlDuration: registry.histogram({
-      name: "troupe_actor_sql_statement_duration_seconds",
-      help: "Time a c.db statement took, by kind.",
-      labelNames: ["actor_name", "kind"],
-      unit: "seconds",
-      buckets: LATENCY_BUCKETS,
-    }),
+    sqlDuration: latency("troupe_actor_sql_statement_duration_seconds", "Time a c.db statement took, by kind.", ["actor_name", "kind"]),
     queueDepth: registry.gauge({ name: "troupe_actor_queue_depth", help: "Queue messages stored and not yet handled or taken (dead letters excluded).", labelNames: ["actor_name", "queue"] }),
     queueSent: registry.counter({ name: "troupe_actor_queue_messages_sent_total", help: "Queue messages durably accepted.", labelNames: ["actor_name", "queue"] }),
     queueProcessed: registry.counter({
@@ -86,23 +57,11 @@ export function declareActorMetrics(registry: MetricsRegistry) {
       help: "Queue message deliveries by outcome: ok (handled or taken), error (failed, will retry), dead (failed its last attempt).",
       labelNames: ["actor_name", "queue", "outcome"],
     }),
-    queueWait: registry.histogram({
-      name: "troupe_actor_queue_message_wait_seconds",
-      help: "Time from a message being sent to its first delivery attempt.",
-      labelNames: ["actor_name", "queue"],
-      unit: "seconds",
-      buckets: LATENCY_BUCKETS,
-    }),
+    queueWait: latency("troupe_actor_queue_message_wait_seconds", "Time from a message being sent to its first delivery attempt.", ["actor_name", "queue"]),
     httpActive: registry.gauge({ name: "troupe_actor_http_requests_active", help: "Raw HTTP requests (onRequest) in progress.", labelNames: ["actor_name"] }),
     httpRequests: registry.counter({ name: "troupe_actor_http_requests_total", help: "Raw HTTP requests (onRequest) answered, by status class.", labelNames: ["actor_name", "status_class"] }),
     websocketsActive: registry.gauge({ name: "troupe_actor_websockets_active", help: "Raw WebSockets (onWebSocket) open.", labelNames: ["actor_name"] }),
-    alarmLateness: registry.histogram({
-      name: "troupe_actor_schedule_alarm_lateness_seconds",
-      help: "How late an alarm's action started, after its scheduled time (alarms missed while the process was down count their full delay).",
-      labelNames: ["actor_name"],
-      unit: "seconds",
-      buckets: LATENCY_BUCKETS,
-    }),
+    alarmLateness: latency("troupe_actor_schedule_alarm_lateness_seconds", "How late an alarm's action started, after its scheduled time (alarms missed while the process was down count their full delay).", ["actor_name"]),
     alarmsPending: registry.gauge({ name: "troupe_actor_schedule_alarms_pending", help: "Durable alarms scheduled and not yet fired or cancelled.", labelNames: ["actor_name"] }),
     alarmsFired: registry.counter({ name: "troupe_actor_schedule_alarms_fired_total", help: "Alarms fired, by outcome of the scheduled action (ok or error).", labelNames: ["actor_name", "outcome"] }),
   };
