@@ -193,6 +193,7 @@ describe("core runtime metrics against ground truth", () => {
       assert.equal(sampleValue(s, "troupe_actor_action_calls_total", { ...C, action: "increment", outcome: "ok" }), 1);
       assert.equal(sampleValue(s, "troupe_actor_action_calls_total", { ...C, action: "increment", outcome: "error" }), 1, "a call whose commit failed is an error");
       assert.equal(sampleValue(s, "troupe_actor_stops_total", { ...C, reason: "crash" }), 1);
+      assert.equal(sampleValue(s, "troupe_actor_state_commit_failures_total", C), 1);
     } finally {
       await h.close();
     }

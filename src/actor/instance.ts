@@ -502,6 +502,7 @@ export class ActorInstance {
   private commitFailed(err: unknown): void {
     if (this.status === "crashed" || this.status === "stopped") return;
     this.log.error({ err }, "state commit failed; restarting the actor from its last committed state");
+    this.type.metrics?.stateCommitFailures.inc();
     this.poisoned = true;
     this.host.committer.discard(this.id);
     this.crash("commit_failed");

@@ -33,6 +33,7 @@ export interface ActorTypeMetrics {
   connectionsOpened: CounterLike;
   connectionsClosed(reason: string): CounterLike;
   stateCommits: CounterLike;
+  stateCommitFailures: CounterLike;
   stateCommitDuration: HistogramLike;
   stateBytes: HistogramLike;
   kv: ReadonlyMap<"get" | "put" | "delete" | "list" | "get_batch" | "put_batch" | "delete_batch", { count: CounterLike; duration: HistogramLike }>;

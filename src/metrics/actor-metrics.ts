@@ -34,6 +34,11 @@ export function declareActorMetrics(registry: MetricsRegistry) {
     connsOpened: registry.counter({ name: "troupe_actor_connections_opened_total", help: "Client connections admitted.", labelNames: ["actor_name"] }),
     connsClosed: registry.counter({ name: "troupe_actor_connections_closed_total", help: "Client connections closed, by reason.", labelNames: ["actor_name", "reason"] }),
     commits: registry.counter({ name: "troupe_actor_state_commits_total", help: "Durable commits of actor state.", labelNames: ["actor_name"] }),
+    commitFailures: registry.counter({
+      name: "troupe_actor_state_commit_failures_total",
+      help: "Commits of an actor's turn that the store refused; the actor restarted from its last committed state.",
+      labelNames: ["actor_name"],
+    }),
     commitDuration: latency("troupe_actor_state_commit_duration_seconds", "Time from queueing a state commit to it being durable (includes group-commit batching).", ["actor_name"]),
     stateBytes: registry.histogram({
       name: "troupe_actor_state_bytes",
@@ -91,6 +96,7 @@ export function declareActorMetrics(registry: MetricsRegistry) {
         connectionsOpened: f.connsOpened.labels(actorName),
         connectionsClosed: (reason: string) => closed.get(reason) ?? fallback,
         stateCommits: f.commits.labels(actorName),
+        stateCommitFailures: f.commitFailures.labels(actorName),
         stateCommitDuration: f.commitDuration.labels(actorName),
         stateBytes: f.stateBytes.labels(actorName),
         kv: new Map(KV_OPS.map((op) => [op, { count: f.kvOps.labels(actorName, op), duration: f.kvDuration.labels(actorName, op) }])),
