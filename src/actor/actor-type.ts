@@ -39,7 +39,7 @@ export function createActorType(name: string, def: AnyActorDefinition, metrics: 
   return {
     name,
     config: def.config,
-    options: { ...DEFAULT_OPTIONS, ...def.config.options },
+    options: { ...DEFAULT_OPTIONS, ...envDefaults(), ...def.config.options },
     actions,
     queues,
     metrics,
@@ -51,4 +51,13 @@ export function createActorType(name: string, def: AnyActorDefinition, metrics: 
       },
     },
   };
+}
+
+/** `TROUPE_SLEEP_TIMEOUT_MS` sets the default idle time for actor types that do not set their own. */
+function envDefaults(): Partial<ActorOptions> {
+  const raw = process.env.TROUPE_SLEEP_TIMEOUT_MS;
+  if (raw === undefined || raw === "") return {};
+  const ms = Number(raw);
+  if (!Number.isFinite(ms) || ms <= 0) throw new TypeError(`TROUPE_SLEEP_TIMEOUT_MS must be a positive number of milliseconds (got "${raw}")`);
+  return { sleepTimeoutMs: ms };
 }

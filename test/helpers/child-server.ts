@@ -26,11 +26,12 @@ export async function startChild(script: string, env: Record<string, string>, ti
     const timer = setTimeout(() => reject(new Error(`child did not start in ${timeoutMs} ms: ${err}`)), timeoutMs);
     child.stdout!.on("data", (d) => {
       out += d;
-      // Log lines are JSON too: the announcement is the line with a url.
-        const line = out.split("\n").find((l) => l.startsWith('{"url"'));
-      if (line) {
+      // Log lines are JSON too: the announcement is the line with a url (or the example server's banner).
+      const line = out.split("\n").find((l) => l.startsWith('{"url"'));
+      const banner = /serving the example actors at (http:\/\/\S+)/.exec(out);
+      if (line || banner) {
         clearTimeout(timer);
-        resolve((JSON.parse(line) as { url: string }).url);
+        resolve(line ? (JSON.parse(line) as { url: string }).url : banner![1]!);
       }
     });
     void exited.then(({ code, signal }) => {
