@@ -10,7 +10,7 @@ import { ActorQueues, type MessageOutcome } from "./queue.js";
 import { ActionContext, ActorContext } from "./context.js";
 import { Conn, type ConnTransport } from "./conn.js";
 import type { ActorType } from "./actor-type.js";
-import type { ActionMetrics, CounterLike, HistogramLike, StopReason } from "./metrics-port.js";
+import type { ActionMetrics, ActionOutcome, CounterLike, HistogramLike, StopReason } from "./metrics-port.js";
 import { cbor, decodeState, encodeState } from "./state-codec.js";
 
 /** What an instance needs from the manager that owns it. */
@@ -53,6 +53,16 @@ export interface Task {
 type Status = "ready" | "stopping" | "stopped" | "crashed";
 
 const TIMED_OUT = Symbol("timed out");
+const RECENT_CALLS = 100;
+
+export interface RecentCall {
+  action: string;
+  /** Start time, ms since the epoch. */
+  at: number;
+  durationMs: number;
+  outcome: ActionOutcome;
+  code?: string;
+}
 
 /**
  * A live actor: its state, its inbox and its output gate.
@@ -219,6 +229,14 @@ export class ActorInstance {
     return this.running === 0 && this.inbox.length === 0 && this.conns.size === 0 && this.raw.sockets.size === 0 && !this.queues?.hasHandlerWork;
   }
 
+  /** The most recent action calls, newest last, for the inspector (cleared when the actor sleeps). */
+  readonly recentCalls: RecentCall[] = [];
+
+  private recordCall(action: string, startedAt: number, durationMs: number, outcome: ActionOutcome, code?: string): void {
+    this.recentCalls.push({ action, at: startedAt, durationMs, outcome, ...(code ? { code } : {}) });
+    if (this.recentCalls.length > RECENT_CALLS) this.recentCalls.shift();
+  }
+
   /** Raw HTTP and WebSocket handlers (onRequest, onWebSocket). */
   readonly raw: RawHandlers;
 
@@ -298,6 +316,7 @@ export class ActorInstance {
 
   private async runTask(task: Task): Promise<void> {
     const started = performance.now();
+    const startedAt = Date.now();
     const reentrant = this.type.options.reentrant;
     const outbox: Array<() => void> = [];
     if (!reentrant) this.outbox = outbox;
@@ -314,7 +333,9 @@ export class ActorInstance {
     if (!reentrant) this.outbox = undefined;
     this.running--;
     const metrics = task.action?.metrics;
-    metrics?.duration.observe((performance.now() - started) / 1000);
+    const durationMs = performance.now() - started;
+    metrics?.duration.observe(durationMs / 1000);
+    const record = task.action ? (outcome: ActionOutcome, code?: string) => this.recordCall(task.label, startedAt, durationMs, outcome, code) : () => {};
 
     if (this.status === "crashed" || this.status === "stopped") {
       // The instance was abandoned while this turn ran: its changes go nowhere.
@@ -323,6 +344,7 @@ export class ActorInstance {
     }
     if (failed && failure === TIMED_OUT) {
       metrics?.timeout.inc();
+      record("timeout", "action_timed_out");
       this.log.warn({ action: task.label, timeoutMs: task.action!.timeoutMs }, "action timed out; restarting the actor from its last committed state");
       task.reject(errors.actionTimedOut(task.label, task.action!.timeoutMs));
       this.crash("timeout");
@@ -343,6 +365,7 @@ export class ActorInstance {
       if (!reentrant) this.rollback();
       const isUser = failure instanceof UserError;
       if (task.action) (isUser ? metrics?.user_error : metrics?.error)?.inc();
+      record(isUser ? "user_error" : "error", failure instanceof TroupeError ? failure.code : "internal_error");
       if (!(failure instanceof TroupeError)) this.log.error({ err: failure, task: task.label }, "actor code threw");
       else if (!isUser) this.log.warn({ code: failure.code, task: task.label }, failure.message);
       let failedBarrier = this.barrier;
@@ -360,10 +383,12 @@ export class ActorInstance {
         barrier,
         () => {
           metrics?.ok.inc();
+          record("ok");
           task.resolve(value);
         },
         (err) => {
           metrics?.error.inc();
+          record("error", err instanceof TroupeError ? err.code : "internal_error");
           task.reject(err);
         },
       );

@@ -132,6 +132,17 @@ export class ActorManager implements InstanceHost {
     return this.instances.size;
   }
 
+  /** The live instance for an id, without waking it. */
+  live(actorId: string): ActorInstance | undefined {
+    const inst = this.instances.get(actorId);
+    return inst?.status === "ready" ? inst : undefined;
+  }
+
+  /** Ids of the live instances (for the inspector's awake filter). */
+  liveIds(): string[] {
+    return [...this.instances.keys()];
+  }
+
   typeOf(name: string): ActorType {
     const type = this.types.get(name);
     if (!type) throw errors.actorNameNotFound(name);

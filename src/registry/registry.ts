@@ -16,6 +16,7 @@ import type { ActorStore } from "../storage/types.js";
 import { ActorManager } from "./actor-manager.js";
 import { createRegistryMetrics, type MetricsConfig, type RegistryMetrics } from "./registry-metrics.js";
 import { createRoutes, type HealthStatus, type Routes } from "../routes/index.js";
+import { createInspector, resolveInspectorAuth, type InspectorConfig } from "../inspector/inspector.js";
 
 export interface StorageConfig {
   /** "sqlite" (default) keeps actors in `dataDir`; "memory" keeps them in this process only. */
@@ -35,6 +36,8 @@ export interface RegistryConfig<A extends Record<string, AnyActorDefinition>> {
   maxBodyBytes?: number;
   logger?: Logger;
   metrics?: MetricsConfig;
+  /** The token-protected inspector API under `/inspector` (docs/INSPECTOR.md). */
+  inspector?: InspectorConfig;
 }
 
 type Phase = "idle" | "starting" | "ready" | "stopping" | "stopped";
@@ -87,8 +90,10 @@ export class Registry<A extends Record<string, AnyActorDefinition> = Record<stri
       metricsAuth: this.metrics.auth,
       log: this.logger,
     });
+    const inspector = createInspector(resolveInspectorAuth(config.inspector, process.env), () => this.start());
     const app = createHttpApp(
       {
+        inspector,
         manager: () => this.start(),
         logger: this.logger,
         maxBodyBytes: this.maxBodyBytes,

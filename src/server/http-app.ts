@@ -12,6 +12,8 @@ export interface HttpAppDeps {
   /** False once a graceful shutdown began: new requests get 503 server_stopping. */
   accepting: () => boolean;
   routes: { health(req: Request): Promise<Response>; metadata(req: Request): Promise<Response>; prometheusMetrics(req: Request): Promise<Response> };
+  /** The inspector, given the request and the path after /inspector. */
+  inspector: (req: Request, path: string) => Promise<Response>;
 }
 
 /**
@@ -31,6 +33,7 @@ export function createHttpApp(deps: HttpAppDeps, basePath = "/"): Hono {
     if (!deps.accepting()) throw errors.stopping();
     await next();
   };
+  app.all("/inspector/*", (c) => deps.inspector(c.req.raw, c.req.path.slice(c.req.path.indexOf("/inspector") + "/inspector".length)));
   app.use("/actors", refuseWhileStopping);
   app.use("/actors/*", refuseWhileStopping);
   const limit = bodyLimit({ maxSize: deps.maxBodyBytes, onError: () => Promise.reject(errors.bodyTooLarge(deps.maxBodyBytes)) });

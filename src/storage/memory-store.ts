@@ -1,4 +1,5 @@
 import Database from "better-sqlite3";
+import { tableCounts } from "./table-counts.js";
 import { keyToString } from "../actor/key.js";
 import type { ActorRecord, ActorStore, KvRange, StoredAlarm, StoredMessage, StoreWrite } from "./types.js";
 
@@ -68,6 +69,19 @@ export class MemoryStore implements ActorStore {
     let max = 0;
     for (const seq of this.messages.keys()) if (seq > max) max = seq;
     return max;
+  }
+
+  async listActors(q: { name?: string; keyPrefix?: readonly string[]; afterId?: string; limit: number }): Promise<ActorRecord[]> {
+    const prefix = q.keyPrefix && q.keyPrefix.length > 0 ? keyToString([...q.keyPrefix]).slice(0, -2) : undefined;
+    return [...this.records.values()]
+      .filter((r) => (q.name === undefined || r.name === q.name) && (prefix === undefined || keyToString(r.key).startsWith(prefix)) && (q.afterId === undefined || r.id > q.afterId))
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      .slice(0, q.limit);
+  }
+
+  actorDatabaseTables(actorId: string): Array<{ name: string; rows: number }> {
+    const db = this.databases.get(actorId);
+    return db ? tableCounts(db) : [];
   }
 
   /** In-memory databases live as long as the store, so they survive the actor sleeping. */

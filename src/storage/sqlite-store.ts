@@ -4,6 +4,7 @@ import Database from "better-sqlite3";
 import { keyToString } from "../actor/key.js";
 import type { ActorRecord, ActorStore, KvRange, StoredAlarm, StoredMessage, StoreWrite } from "./types.js";
 import { acquireDirLock, type DirLock } from "./dir-lock.js";
+import { tableCounts } from "./table-counts.js";
 
 export interface SqliteStoreOptions {
   /** Folder holding troupe.db; created if missing. */
@@ -165,6 +166,39 @@ export class SqliteStore implements ActorStore {
     return this.stmts.qMaxSeq.get()?.m ?? 0;
   }
 
+  async listActors(q: { name?: string; keyPrefix?: readonly string[]; afterId?: string; limit: number }): Promise<ActorRecord[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (q.name !== undefined) {
+      where.push("name = ?");
+      params.push(q.name);
+    }
+    if (q.keyPrefix && q.keyPrefix.length > 0) {
+      // Keys are stored as JSON arrays; a prefix is the JSON text up to the last part's open end.
+      const text = keyToString([...q.keyPrefix]).slice(0, -2);
+      where.push("substr(key, 1, length(?)) = ?");
+      params.push(text, text);
+    }
+    if (q.afterId !== undefined) {
+      where.push("id > ?");
+      params.push(q.afterId);
+    }
+    params.push(q.limit);
+    const sql = `SELECT id, name, key, created_at FROM actors ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id LIMIT ?`;
+    return (this.open_().prepare(sql).all(...params) as Row[]).map(toRecord);
+  }
+
+  actorDatabaseTables(actorId: string): Array<{ name: string; rows: number }> {
+    const file = path.join(this.opts.dataDir, "actors", `${actorId}.db`);
+    if (!fs.existsSync(file)) return [];
+    const db = new Database(file, { readonly: true, fileMustExist: true });
+    try {
+      return tableCounts(db);
+    } finally {
+      db.close();
+    }
+  }
+
   openActorDatabase(actorId: string): Database.Database {
     const dir = path.join(this.opts.dataDir, "actors");
     fs.mkdirSync(dir, { recursive: true });
@@ -237,3 +271,4 @@ function migrate(db: Database.Database): void {
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   })();
 }
+

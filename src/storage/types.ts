@@ -84,6 +84,10 @@ export interface ActorStore {
   queueBacklog(): Promise<Array<{ actorId: string; actorName: string; queue: string; count: number }>>;
   /** The highest seq ever stored, so new messages sort after old ones. */
   maxMessageSeq(): Promise<number>;
+  /** Actors by name in id order, for the inspector: `keyPrefix` matches key parts from the left. */
+  listActors(q: { name?: string; keyPrefix?: readonly string[]; afterId?: string; limit: number }): Promise<ActorRecord[]>;
+  /** Tables of the actor's SQL database with their row counts (read-only; empty if it has none). */
+  actorDatabaseTables(actorId: string): Array<{ name: string; rows: number }>;
   /** The actor's own SQL database (opened on first use by `c.db`). */
   openActorDatabase(actorId: string): Database.Database;
   /** The instance is unloading: close the database if the store reopens it later. */
