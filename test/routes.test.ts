@@ -93,6 +93,17 @@ describe("/metrics authentication matrix", () => {
     assert.equal(plain.headers.get("cache-control"), "no-store");
   });
 
+  test("gzip when the scraper accepts it (Prometheus does), plain otherwise", async () => {
+    const { gunzipSync } = await import("node:zlib");
+    const gz = await routes.prometheusMetrics(get("/metrics", { authorization: `Bearer ${TOKEN}`, "accept-encoding": "gzip" }));
+    assert.equal(gz.headers.get("content-encoding"), "gzip");
+    assert.equal(gz.headers.get("vary"), "Accept-Encoding");
+    assert.equal(gunzipSync(Buffer.from(await gz.arrayBuffer())).toString(), "up_thing 1\n");
+    const refused = await routes.prometheusMetrics(get("/metrics", { authorization: `Bearer ${TOKEN}`, "accept-encoding": "gzip;q=0, identity" }));
+    assert.equal(refused.headers.get("content-encoding"), null);
+    assert.equal(await refused.text(), "up_thing 1\n");
+  });
+
   test("a render failure is a 500 without details", async () => {
     const r = createRoutes(deps({ renderMetrics: async () => Promise.reject(new Error("boom internals")) }));
     const res = await r.prometheusMetrics(get("/metrics", { authorization: `Bearer ${TOKEN}` }));

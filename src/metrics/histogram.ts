@@ -1,7 +1,10 @@
 import { Family, type FamilyOptions, type OverflowListener } from "./family.js";
 
-/** Latency buckets in seconds, from 50 µs to 10 s. */
-export const LATENCY_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
+/**
+ * Latency buckets in seconds, from 100 µs to 10 s: twelve, dense where actor work lives
+ * (sub-millisecond to tens of milliseconds), because every bucket is a line per series.
+ */
+export const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 2.5, 10] as const;
 /** Size buckets in bytes, from 64 B to 4 MiB. */
 export const BYTE_BUCKETS = [64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304] as const;
 

@@ -1,5 +1,19 @@
 import { checkBearer, checkConfiguredToken, tokenAuth, type TokenAuth } from "./bearer-auth.js";
+import { promisify } from "node:util";
+import { gzip } from "node:zlib";
 import { isReadMethod, json, methodNotAllowed, text } from "./responses.js";
+
+const gzipAsync = promisify(gzip);
+
+/** True when the Accept-Encoding header lists gzip (or *) with a non-zero q. */
+function acceptsGzip(header: string | null): boolean {
+  if (!header) return false;
+  return header.split(",").some((part) => {
+    const [coding, ...params] = part.trim().toLowerCase().split(";");
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith("q="));
+    return (coding === "gzip" || coding === "*") && (q === undefined || Number(q.slice(2)) > 0);
+  });
+}
 
 export { checkBearer, checkConfiguredToken, tokenAuth, type TokenAuth, type AuthResult } from "./bearer-auth.js";
 
@@ -84,8 +98,15 @@ export function createRoutes(deps: RouteDeps): Routes {
       }
       const format = deps.negotiateFormat(req.headers.get("accept"));
       try {
-        const body = await deps.renderMetrics(format);
-        return new Response(req.method === "HEAD" ? null : body, { status: 200, headers: { "content-type": deps.contentTypeFor(format), "cache-control": "no-store" } });
+        const text = await deps.renderMetrics(format);
+        const headers: Record<string, string> = { "content-type": deps.contentTypeFor(format), "cache-control": "no-store", vary: "Accept-Encoding" };
+        // Prometheus asks for gzip; the exposition is repetitive text and shrinks about tenfold.
+        let body: string | Uint8Array = text;
+        if (acceptsGzip(req.headers.get("accept-encoding"))) {
+          body = await gzipAsync(text);
+          headers["content-encoding"] = "gzip";
+        }
+        return new Response(req.method === "HEAD" ? null : (body as BodyInit), { status: 200, headers });
       } catch (err) {
         deps.log.error({ err }, "rendering metrics failed");
         return text(500, "metrics rendering failed; see the server log\n", req.method);
