@@ -6,10 +6,11 @@ import { runRuntimeBench, type RuntimeFigures } from "./runtime.js";
 import { runCapabilityBench } from "./capabilities.js";
 import { runCardinalityBench } from "./cardinality.js";
 import { run as runMetrics } from "./metrics.js";
+import { runCardinality10, runIdleCost } from "./scale.js";
 import { runLayoutBench } from "./storage-layout.js";
 import { fmt, median, table } from "./stats.js";
 
-// `npm run bench [-- --only=runtime,peer,layout,capabilities,metrics,overhead] [--rounds=N]`: prints tables of medians.
+// `npm run bench [-- --only=runtime,peer,layout,capabilities,metrics,scale,overhead] [--rounds=N]`: prints tables of medians.
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, "").split("=") as [string, string]));
 const only = args.get("only")?.split(",");
@@ -111,6 +112,15 @@ async function main(): Promise<void> {
     console.log("Cardinality: /metrics for one actor type as live actors grow (in-process render)");
     console.log(table(["live actors", "troupe_* series", "bytes", "render"], c.rows.map((r) => [String(r.actors), String(r.series), String(r.bytes), `${fmt(r.renderMs)} ms`])));
     console.log();
+  }
+
+  if (want("scale")) {
+    const rows = await runCardinality10();
+    console.log("Scale: /metrics with 10 actor types as live actors grow (full catalog; render median of 20)");
+    console.log(table(["live actors", "samples", "bytes", "bytes gzip (on the wire)", "render"], rows.map((r) => [String(r.actors), String(r.series), String(r.bytes), String(r.gzipBytes), `${fmt(r.renderMs)} ms`])));
+    console.log("targets: identical series, render <= 5 ms, <= 150 KB");
+    const idle = await runIdleCost(10_000, 20);
+    console.log(`Idle cost: ${idle.actors} sleeping actors, ${fmt(idle.seconds, 0)} s sampled: CPU ${fmt(idle.cpuPercent, 2)}% of one core (target < 1%), RSS ${fmt(idle.rssMb, 0)} MB\n`);
   }
 
   if (want("overhead")) {

@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import { gzipSync } from "node:zlib";
 import { pino } from "pino";
 import { createClient } from "../src/client/index.js";
 import { setup } from "../src/index.js";
@@ -7,7 +8,7 @@ import { tenTypes } from "./fixtures/ten-types.js";
 import { median } from "./stats.js";
 
 export interface ScaleFigures {
-  cardinality: Array<{ actors: number; series: number; bytes: number; renderMs: number }>;
+  cardinality: Array<{ actors: number; series: number; bytes: number; gzipBytes: number; renderMs: number }>;
   idle: { actors: number; cpuPercent: number; rssMb: number; seconds: number };
 }
 
@@ -35,7 +36,7 @@ export async function runCardinality10(steps = [10, 1000, 10_000]): Promise<Scal
         times.push(performance.now() - t);
       }
       const series = text.split("\n").filter((l) => l !== "" && !l.startsWith("#")).length;
-      rows.push({ actors: manager.liveCount, series, bytes: Buffer.byteLength(text), renderMs: median(times) });
+      rows.push({ actors: manager.liveCount, series, bytes: Buffer.byteLength(text), gzipBytes: gzipSync(text).byteLength, renderMs: median(times) });
     }
   } finally {
     await registry.shutdown();
