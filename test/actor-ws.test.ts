@@ -144,3 +144,33 @@ describe("connections and events over WebSocket", () => {
     await a.dispose();
   });
 });
+
+describe("outputs the wire cannot carry", () => {
+  const odd = actor({
+    state: {},
+    actions: {
+      cyclic: () => {
+        const a: Record<string, unknown> = {};
+        a.self = a;
+        return a;
+      },
+      big: () => 10n,
+      fine: () => "ok",
+    },
+  });
+  test("a reply that cannot be encoded becomes internal_error; the connection and the server stay up", async () => {
+    const h = await startServer({ use: { odd } });
+    try {
+      const conn = h.client.odd.getOrCreate(["x"]).connect();
+      await assert.rejects((conn as any).cyclic(), (e: ActorError) => e.code === "internal_error");
+      await assert.rejects((conn as any).big(), (e: ActorError) => e.code === "internal_error");
+      assert.equal(await (conn as any).fine(), "ok");
+      await conn.dispose();
+      const http = await fetch(`${h.url}/actors/${await h.client.odd.getOrCreate(["x"]).resolve()}/action/cyclic`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+      assert.equal(http.status, 500);
+      assert.equal(((await http.json()) as { code: string }).code, "internal_error");
+    } finally {
+      await h.close();
+    }
+  });
+});

@@ -70,14 +70,23 @@ export function createUpgradeHandler(deps: WebSocketDeps, basePath = "/") {
 async function serveConnection(ws: WebSocket, actorId: string, setup: { params: unknown; encoding: Encoding }, deps: WebSocketDeps, maxBuffered: number) {
   const { encoding } = setup;
   let closeReason = "client_closed";
-  const send = (msg: unknown): void => {
+  const send = (msg: { t: string; id?: number; [field: string]: unknown }): void => {
     if (ws.readyState !== ws.OPEN) return;
     if (ws.bufferedAmount > maxBuffered) {
       closeReason = "error";
       ws.close(1008, "backpressure: client is not reading");
       return;
     }
-    ws.send(encode(msg, encoding));
+    let frame: string | Uint8Array;
+    try {
+      frame = encode(msg, encoding);
+    } catch (err) {
+      // An output the encoding cannot carry (a cycle, a BigInt in JSON) must not throw here.
+      deps.logger.error({ err, t: msg.t }, "could not encode a message for a connection");
+      if (msg.t !== "reply") return;
+      frame = encode({ t: "error", id: msg.id, ...errors.internal().toPayload() }, encoding);
+    }
+    ws.send(frame);
   };
   // Frames that arrive before the actor admitted the connection wait here, in order.
   let early: Array<[RawData, boolean]> | undefined = [];
