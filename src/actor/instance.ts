@@ -229,12 +229,20 @@ export class ActorInstance {
     return this.running === 0 && this.inbox.length === 0 && this.conns.size === 0 && this.raw.sockets.size === 0 && !this.queues?.hasHandlerWork;
   }
 
-  /** The most recent action calls, newest last, for the inspector (cleared when the actor sleeps). */
-  readonly recentCalls: RecentCall[] = [];
+  /** A ring of the most recent action calls, for the inspector (gone when the actor sleeps). */
+  private readonly callRing: Array<RecentCall | undefined> = new Array(RECENT_CALLS);
+  private callCount = 0;
 
   private recordCall(action: string, startedAt: number, durationMs: number, outcome: ActionOutcome, code?: string): void {
-    this.recentCalls.push({ action, at: startedAt, durationMs, outcome, ...(code ? { code } : {}) });
-    if (this.recentCalls.length > RECENT_CALLS) this.recentCalls.shift();
+    this.callRing[this.callCount++ % RECENT_CALLS] = code ? { action, at: startedAt, durationMs, outcome, code } : { action, at: startedAt, durationMs, outcome };
+  }
+
+  /** The recent calls, oldest first. */
+  get recentCalls(): RecentCall[] {
+    const n = Math.min(this.callCount, RECENT_CALLS);
+    const out: RecentCall[] = [];
+    for (let i = this.callCount - n; i < this.callCount; i++) out.push(this.callRing[i % RECENT_CALLS]!);
+    return out;
   }
 
   /** Raw HTTP and WebSocket handlers (onRequest, onWebSocket). */
@@ -335,7 +343,6 @@ export class ActorInstance {
     const metrics = task.action?.metrics;
     const durationMs = performance.now() - started;
     metrics?.duration.observe(durationMs / 1000);
-    const record = task.action ? (outcome: ActionOutcome, code?: string) => this.recordCall(task.label, startedAt, durationMs, outcome, code) : () => {};
 
     if (this.status === "crashed" || this.status === "stopped") {
       // The instance was abandoned while this turn ran: its changes go nowhere.
@@ -344,7 +351,7 @@ export class ActorInstance {
     }
     if (failed && failure === TIMED_OUT) {
       metrics?.timeout.inc();
-      record("timeout", "action_timed_out");
+      if (task.action) this.recordCall(task.label, startedAt, durationMs, "timeout", "action_timed_out");
       this.log.warn({ action: task.label, timeoutMs: task.action!.timeoutMs }, "action timed out; restarting the actor from its last committed state");
       task.reject(errors.actionTimedOut(task.label, task.action!.timeoutMs));
       this.crash("timeout");
@@ -365,7 +372,7 @@ export class ActorInstance {
       if (!reentrant) this.rollback();
       const isUser = failure instanceof UserError;
       if (task.action) (isUser ? metrics?.user_error : metrics?.error)?.inc();
-      record(isUser ? "user_error" : "error", failure instanceof TroupeError ? failure.code : "internal_error");
+      if (task.action) this.recordCall(task.label, startedAt, durationMs, isUser ? "user_error" : "error", failure instanceof TroupeError ? failure.code : "internal_error");
       if (!(failure instanceof TroupeError)) this.log.error({ err: failure, task: task.label }, "actor code threw");
       else if (!isUser) this.log.warn({ code: failure.code, task: task.label }, failure.message);
       let failedBarrier = this.barrier;
@@ -383,12 +390,12 @@ export class ActorInstance {
         barrier,
         () => {
           metrics?.ok.inc();
-          record("ok");
+          if (task.action) this.recordCall(task.label, startedAt, durationMs, "ok");
           task.resolve(value);
         },
         (err) => {
           metrics?.error.inc();
-          record("error", err instanceof TroupeError ? err.code : "internal_error");
+          if (task.action) this.recordCall(task.label, startedAt, durationMs, "error", err instanceof TroupeError ? err.code : "internal_error");
           task.reject(err);
         },
       );
@@ -426,16 +433,15 @@ export class ActorInstance {
     const bytes = encodeState(this.state);
     this.turnDb.commit();
     const stateChanged = !equalBytes(bytes, this.lastBytes);
-    const writes = this.turnWrites;
+    // Swap the turn buffers only when used: most turns stage nothing, and this is the hot path.
+    const staged = this.turnWrites;
     const settle = this.turnSettle;
-    this.turnWrites = [];
-    this.turnSettle = [];
-    this.turnUndo = [];
-    if (!stateChanged && writes.length === 0) return this.barrier;
-    if (stateChanged) {
-      this.lastBytes = bytes;
-      writes.unshift({ kind: "state", actorId: this.id, state: bytes });
-    }
+    if (staged.length > 0) this.turnWrites = [];
+    if (settle.length > 0) this.turnSettle = [];
+    if (this.turnUndo.length > 0) this.turnUndo = [];
+    if (!stateChanged && staged.length === 0) return this.barrier;
+    if (stateChanged) this.lastBytes = bytes;
+    const writes: StoreWrite[] = stateChanged ? [{ kind: "state", actorId: this.id, state: bytes }, ...staged] : staged;
     const commit = this.host.committer.enqueue(writes, this.type.commitObserver);
     this.barrier = commit;
     commit.then(
