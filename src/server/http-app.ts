@@ -113,7 +113,10 @@ function responseEncoding(c: Context): Encoding {
 function reply(c: Context, payload: unknown, status = 200): Response {
   const encoding = responseEncoding(c);
   const body = encode(payload, encoding);
-  return new Response(body as BodyInit, { status, headers: { "content-type": encoding === "cbor" ? "application/cbor" : "application/json; charset=utf-8" } });
+  const headers: Record<string, string> = { "content-type": encoding === "cbor" ? "application/cbor" : "application/json; charset=utf-8" };
+  // A 413 answers before the body was read: the connection cannot carry another request.
+  if (status === 413) headers.connection = "close";
+  return new Response(body as BodyInit, { status, headers });
 }
 
 function respondError(c: Context, err: unknown, logger: Logger): Response {

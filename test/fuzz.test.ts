@@ -1,0 +1,133 @@
+import assert from "node:assert/strict";
+import net from "node:net";
+import { test } from "node:test";
+import WebSocket from "ws";
+import { chatRoom } from "../examples/chat-room.js";
+import { counter } from "../examples/counter.js";
+import { jobBoard } from "../examples/job-board.js";
+import { startServer } from "./helpers/harness.js";
+
+// Hostile input on a fixed seed (`TROUPE_FUZZ_SEED`, `TROUPE_FUZZ_COUNT` for longer runs): the server
+// must answer every bad HTTP request with a 4xx and a stable code, close bad WebSockets with a
+// reason, never crash or leave an unhandled rejection, and keep serving a well-behaved client.
+let seed = Number(process.env.TROUPE_FUZZ_SEED ?? 424242);
+const COUNT = Number(process.env.TROUPE_FUZZ_COUNT ?? 400);
+const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+
+function deep(n: number, open: string, close: string): string {
+  return open.repeat(n) + close.repeat(n);
+}
+
+const bodies: Array<() => { body: BodyInit; type?: string }> = [
+  () => ({ body: "{not json", type: "application/json" }),
+  () => ({ body: deep(50_000, "[", "]"), type: "application/json" }),
+  () => ({ body: JSON.stringify({ args: JSON.parse(deep(2000, "[", "]")) }), type: "application/json" }),
+  () => ({ body: new Uint8Array([0x7b, 0xc3, 0x28, 0x7d]), type: "application/json" }),
+  () => ({ body: new Uint8Array(Array.from({ length: 64 }, () => Math.floor(rnd() * 256))), type: "application/cbor" }),
+  () => ({ body: new Uint8Array(Array.from({ length: 5000 }, () => 0x81)), type: "application/cbor" }),
+  () => ({ body: JSON.stringify({ args: "nope" }), type: "application/json" }),
+  () => ({ body: JSON.stringify({ name: "counter", key: "k".repeat(5000) }), type: "application/json" }),
+  () => ({ body: JSON.stringify({ name: "../../etc/passwd", key: ["x"] }), type: "application/json" }),
+  () => ({ body: JSON.stringify({ name: "counter", key: ["\ud800"] }), type: "application/json" }),
+  () => ({ body: JSON.stringify({ name: "counter", key: [{}] }), type: "application/json" }),
+  () => ({ body: "x".repeat(2 * 1024 * 1024), type: "application/json" }),
+  () => ({ body: "<xml/>", type: "application/xml" }),
+  () => ({ body: JSON.stringify({ args: [1] }), type: "text/plain; charset=utf-16" }),
+  () => ({ body: JSON.stringify({ body: { a: 1 }, wait: "yes" }), type: "application/json" }),
+  () => ({ body: JSON.stringify({ args: [Number.MAX_VALUE, -0, 1e308] }), type: "application/json" }),
+];
+
+const paths = (id: string) => [
+  `/actors/${id}/action/increment`,
+  `/actors/${id}/action/${encodeURIComponent("../../secret")}`,
+  `/actors/${id}/action/${"a".repeat(3000)}`,
+  `/actors/${id}/action/constructor`,
+  `/actors/${id}/action/__proto__`,
+  `/actors/${id}/queue/jobs`,
+  `/actors/${id}/queue/${encodeURIComponent("x\u0000y")}`,
+  `/actors/%2e%2e%2f%2e%2e/action/get`,
+  `/actors/${"z".repeat(200)}/action/get`,
+  "/actors",
+  "/actors?name=counter&key=%5B%22%5Cud800%22%5D",
+  "/actors?name=counter&key=notjson",
+  "/metrics",
+  "/inspector/actors",
+  "/../../etc/passwd",
+  "/health?x=" + "y".repeat(4000),
+];
+
+test(`hostile HTTP and WebSocket input on a fixed seed (${COUNT} inputs)`, { timeout: 300_000 }, async () => {
+  const unhandled: unknown[] = [];
+  const onUnhandled = (r: unknown) => unhandled.push(r);
+  process.on("unhandledRejection", onUnhandled);
+  const h = await startServer({ use: { counter, chatRoom, jobBoard }, maxBodyBytes: 1024 * 1024 });
+  let tried = 0;
+  const statuses = new Map<number, number>();
+  try {
+    const good = h.client.counter.getOrCreate(["good"]);
+    await good.increment(1);
+    // Fuzz a different actor: some random inputs are valid calls.
+    const counterId = await h.client.counter.getOrCreate(["target"]).resolve();
+    const boardId = await h.client.jobBoard.getOrCreate(["b"]).resolve();
+
+    for (let i = 0; i < COUNT; i++) {
+      const kind = rnd();
+      tried++;
+      if (kind < 0.7) {
+        const id = pick([counterId, boardId, "nope"]);
+        const b = pick(bodies)();
+        const method = pick(["POST", "POST", "PUT", "GET", "DELETE", "PATCH"]);
+        const path = pick(paths(id));
+        const res = await fetch(`${h.url}${path}`, {
+          method,
+          headers: { ...(b.type ? { "content-type": b.type } : {}), ...(rnd() < 0.2 ? { accept: "application/cbor" } : {}) },
+          body: method === "GET" ? undefined : b.body,
+        }).catch((err: Error) => err);
+        if (res instanceof Error) throw new Error(`request ${i} (${method} ${b.type} ${String(b.body).slice(0, 40)}) ${path.slice(0, 60)} failed at the transport: ${res.message} ${String((res as { cause?: unknown }).cause)}`);
+        statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+        const text = await res.text();
+        assert.ok(res.status < 500, `input ${i} got ${res.status}: ${text.slice(0, 200)}`);
+        if (res.status >= 400 && (res.headers.get("content-type") ?? "").includes("json")) {
+          assert.match(text, /"code":"[a-z_]+"/, `input ${i}: a stable error code`);
+        }
+      } else if (kind < 0.9) {
+        const ws = new WebSocket(`${h.url.replace("http", "ws")}/actors/${pick([counterId, "nope"])}/connect`, ["troupe"]);
+        const closed = new Promise<number>((r) => ws.once("close", (code) => r(code)));
+        ws.on("error", () => {});
+        await new Promise((r) => (ws.once("open", r), ws.once("close", r)));
+        if (ws.readyState === ws.OPEN) {
+          const frame = pick<() => string | Buffer>([
+            () => "{",
+            () => JSON.stringify({ t: "nope" }),
+            () => JSON.stringify({ t: "action", id: "x", name: 5 }),
+            () => JSON.stringify({ t: "action", id: 1, name: "increment", args: JSON.parse(deep(500, "[", "]")) }),
+            () => Buffer.from(Array.from({ length: 40 }, () => Math.floor(rnd() * 256))),
+            () => "x".repeat(1024 * 1024 + 10),
+            () => JSON.stringify({ t: "sub", event: "e".repeat(1000) }),
+          ])();
+          ws.send(frame);
+          const code = await Promise.race([closed, new Promise<number>((r) => setTimeout(() => r(-1), 300))]);
+          if (code === -1) ws.terminate();
+        }
+      } else {
+        // A raw socket that sends half a request and goes quiet (slowloris-style), then leaves.
+        const port = Number(new URL(h.url).port);
+        await new Promise<void>((resolve) => {
+          const s = net.connect(port, "127.0.0.1", () => {
+            s.write(`POST /actors/${counterId}/action/increment HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"ar`);
+            setTimeout(() => (s.destroy(), resolve()), 20);
+          });
+          s.on("error", () => resolve());
+        });
+      }
+    }
+    // The well-behaved client was never affected.
+    assert.equal(await good.increment(1), 2);
+    assert.equal(unhandled.length, 0, `unhandled rejections: ${unhandled.map(String).join("; ")}`);
+    console.log(`fuzz: ${tried} inputs, 0 crashes, statuses ${JSON.stringify(Object.fromEntries(statuses))}`);
+  } finally {
+    process.off("unhandledRejection", onUnhandled);
+    await h.close();
+  }
+});
