@@ -10,7 +10,9 @@ import { startServer } from "./helpers/harness.js";
 // Hostile input on a fixed seed (`TROUPE_FUZZ_SEED`, `TROUPE_FUZZ_COUNT` for longer runs): the server
 // must answer every bad HTTP request with a 4xx and a stable code, close bad WebSockets with a
 // reason, never crash or leave an unhandled rejection, and keep serving a well-behaved client.
-let seed = Number(process.env.TROUPE_FUZZ_SEED ?? 424242);
+const seedEnv = process.env.TROUPE_FUZZ_SEED;
+let seed = seedEnv === "random" ? Math.floor(Math.random() * 2 ** 31) : Number(seedEnv ?? 424242);
+console.log(`fuzz seed ${seed}`);
 const COUNT = Number(process.env.TROUPE_FUZZ_COUNT ?? 400);
 const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;

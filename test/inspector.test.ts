@@ -50,6 +50,34 @@ describe("inspector", () => {
     }
   });
 
+  test("the /metrics auth matrix holds for the inspector too", async () => {
+    const h = await startServer({ use: { room }, inspector: { token: TOKEN } });
+    try {
+      const cases: Array<[string, string | undefined, number]> = [
+        ["no header", undefined, 401],
+        ["wrong scheme", `Basic ${TOKEN}`, 401],
+        ["empty token", "Bearer ", 401],
+        ["one byte short", `Bearer ${TOKEN.slice(0, -1)}`, 401],
+        ["one byte long", `Bearer ${TOKEN}x`, 401],
+        ["very long token", `Bearer ${"t".repeat(8_000)}`, 401],
+        // Past Node's 16 KB header limit the server refuses the request before any code runs.
+        ["oversized header", `Bearer ${"t".repeat(50_000)}`, 431],
+        ["lowercase bearer", `bearer ${TOKEN}`, 200],
+        ["extra whitespace", `  Bearer   ${TOKEN} `, 200],
+        ["correct", `Bearer ${TOKEN}`, 200],
+      ];
+      for (const [name, header, status] of cases) {
+        const r = await fetch(`${h.url}/inspector/actors`, { headers: header === undefined ? {} : { authorization: header } });
+        assert.equal(r.status, status, name);
+        if (status === 401) assert.match(r.headers.get("www-authenticate")!, /^Bearer realm="troupe-inspector"/, name);
+        if (status === 431) assert.equal(r.headers.get("www-authenticate"), null);
+        assert.ok(!(await r.text()).includes(TOKEN), `${name}: no token in the body`);
+      }
+    } finally {
+      await h.close();
+    }
+  });
+
   test("list, read, log, KV pages, and wake / sleep / destroy", async () => {
     const h = await startServer({ use: { room }, inspector: { token: TOKEN } });
     const get = async (path: string, method = "GET") => {
