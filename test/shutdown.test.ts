@@ -40,7 +40,8 @@ test("server.close() drains in-flight actions, refuses new work, runs onSleep, t
   assert.equal(((await refused.json()) as { code: string }).code, "server_stopping");
   assert.equal(await inFlight, 2, "the in-flight action finished and was answered");
   await closing;
-  assert.deepEqual(await closedInfo, { code: 1001, reason: "shutdown" });
+  assert.deepEqual(await closedInfo, { code: 1001, reason: "shutdown", reconnecting: true }, "the client will look for the server again");
+  await conn.dispose();
   assert.deepEqual(events.sort(), ["sleep:c:1", "sleep:w:2"]);
   await assert.rejects(fetch(`${h.url}/health`), "the port is closed");
 });

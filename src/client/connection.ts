@@ -36,7 +36,7 @@ export class Connection {
   private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void }>();
   private readonly listeners = new Map<string, Set<(...args: any[]) => void>>();
   private readonly errorListeners = new Set<(e: Error) => void>();
-  private readonly closeListeners = new Set<(info: { code: number; reason: string }) => void>();
+  private readonly closeListeners = new Set<(info: { code: number; reason: string; reconnecting?: boolean }) => void>();
   private outbox: Array<string | Uint8Array> = [];
   private closed: { code: number; reason: string } | undefined;
   /** Why the server refused or dropped us, when it said so before closing. */
@@ -44,35 +44,81 @@ export class Connection {
   private readonly readyPromise: Promise<{ actorId: string; connId: string }>;
   private settleReady!: { resolve(v: { actorId: string; connId: string }): void; reject(e: unknown): void };
 
+  private readonly protocols: string[];
+  private reconnects = 0;
+  private disposed = false;
+
   constructor(
-    resolveUrl: () => Promise<string>,
+    private readonly resolveUrl: () => Promise<string>,
     params: unknown,
     private readonly encoding: Encoding,
+    /** Reconnect after the server dropped the connection (restart, actor slept, network). */
+    private readonly reconnect = true,
   ) {
     this.readyPromise = new Promise((resolve, reject) => (this.settleReady = { resolve, reject }));
     this.readyPromise.catch(() => {});
-    const protocols = ["troupe", `troupe.encoding.${encoding}`];
-    if (params !== undefined) protocols.push(`troupe.params.${base64url(JSON.stringify(params))}`);
-    resolveUrl()
-      .then((url) => openSocket(url, protocols))
+    this.protocols = ["troupe", `troupe.encoding.${encoding}`];
+    if (params !== undefined) this.protocols.push(`troupe.params.${base64url(JSON.stringify(params))}`);
+    this.open();
+  }
+
+  private open(): void {
+    this.resolveUrl()
+      .then((url) => openSocket(url, this.protocols))
       .then((socket) => this.attach(socket))
-      .catch((err) => this.finish(1006, "connect_failed", err instanceof ActorError ? err : new ActorError("client", "connect_failed", String((err as Error)?.message ?? err))));
+      .catch((err) => {
+        const error = err instanceof ActorError ? err : new ActorError("client", "connect_failed", String((err as Error)?.message ?? err));
+        // A refusal by the server (no such actor, bad request) is final; a transport failure is retried.
+        if (this.reconnects > 0 && !(err instanceof ActorError)) this.scheduleReconnect();
+        else this.finish(1006, "connect_failed", error);
+      });
   }
 
   private attach(socket: SocketLike): void {
-    if (this.closed) {
+    if (this.closed || this.disposed) {
       socket.close(1000, "disposed");
       return;
     }
     this.socket = socket;
     socket.binaryType = "arraybuffer";
     socket.onopen = () => {
+      // After a reconnect, subscribe again before anything queued meanwhile.
+      if (this.reconnects > 0) for (const event of this.listeners.keys()) socket.send(encodeBody({ t: "sub", event }, this.encoding));
       for (const frame of this.outbox) socket.send(frame);
       this.outbox = [];
     };
     socket.onmessage = (ev) => this.receive(ev.data);
     socket.onerror = () => {};
-    socket.onclose = (ev) => this.finish(ev.code, ev.reason);
+    socket.onclose = (ev) => this.onSocketClose(ev.code, ev.reason);
+  }
+
+  /**
+   * Codes after which the server means "come back": going away (shutdown, actor slept),
+   * abnormal closure (network), and restart. A refusal, a kick or a protocol error is final.
+   */
+  private onSocketClose(code: number, reason: string): void {
+    this.socket = undefined;
+    const transient = code === 1001 || code === 1006 || code === 1011 || code === 1012 || code === 1013;
+    if (!this.reconnect || this.disposed || this.refusal || !transient) {
+      this.finish(code, reason);
+      return;
+    }
+    // Calls in flight may or may not have run: they fail; later calls wait for the new socket.
+    const lost = new ActorError("client", "connection_lost", `The connection dropped (${code} ${reason}) before the reply; the call may or may not have run`);
+    for (const p of this.pending.values()) p.reject(lost);
+    this.pending.clear();
+    for (const l of this.closeListeners) l({ code, reason, reconnecting: true });
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    const delay = Math.min(5000, 100 * 2 ** Math.min(this.reconnects, 6));
+    this.reconnects++;
+    const timer = setTimeout(() => {
+      if (!this.disposed && !this.closed) this.open();
+    }, delay);
+    // Reconnecting alone does not keep a Node process alive.
+    (timer as { unref?: () => void }).unref?.();
   }
 
   private receive(data: unknown): void {
@@ -151,7 +197,7 @@ export class Connection {
     return () => this.errorListeners.delete(listener);
   }
 
-  onClose(listener: (info: { code: number; reason: string }) => void): () => void {
+  onClose(listener: (info: { code: number; reason: string; reconnecting?: boolean }) => void): () => void {
     this.closeListeners.add(listener);
     return () => this.closeListeners.delete(listener);
   }
@@ -162,6 +208,7 @@ export class Connection {
 
   async dispose(): Promise<void> {
     if (this.closed) return;
+    this.disposed = true;
     const socket = this.socket;
     if (!socket) {
       this.finish(1000, "disposed");

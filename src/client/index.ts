@@ -68,8 +68,8 @@ export function createClient<R>(endpoint: string, opts: ClientOptions = {}): Cli
     return `${http.endpoint.replace(/^http/, "ws")}/actors/${encodeURIComponent(id)}/connect`;
   };
 
-  const makeConn = (target: Target, params: unknown) => {
-    const conn = new Connection(() => wsUrl(target), params, http.encoding);
+  const makeConn = (target: Target, params: unknown, reconnect = true) => {
+    const conn = new Connection(() => wsUrl(target), params, http.encoding, reconnect);
     const api = {
       on: conn.on.bind(conn),
       once: conn.once.bind(conn),
@@ -94,7 +94,7 @@ export function createClient<R>(endpoint: string, opts: ClientOptions = {}): Cli
         get: (_obj, prop) => {
           if (typeof prop !== "string") return undefined;
           if (prop === "resolve") return () => resolveTarget(target);
-          if (prop === "connect") return (o?: { params?: unknown }) => makeConn(target, o?.params);
+          if (prop === "connect") return (o?: { params?: unknown; reconnect?: boolean }) => makeConn(target, o?.params, o?.reconnect);
           if (prop === "send")
             return async (queue: string, body: unknown, o?: { wait?: boolean; timeoutMs?: number }) => {
               const id = await resolveTarget(target);

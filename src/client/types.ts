@@ -18,8 +18,12 @@ export type ActorHandle<D> = ActorActions<D> & {
   resolve(): Promise<string>;
   /** Sends a durable queue message; with `wait: true`, resolves with the handler's result. */
   send(queue: string, body: unknown, opts?: { wait?: boolean; timeoutMs?: number }): Promise<{ messageId: number; output?: unknown }>;
-  /** Opens a WebSocket connection for events and low-latency calls. */
-  connect(opts?: { params?: ConnParamsOf<D> }): ActorConn<D>;
+  /**
+   * Opens a WebSocket connection for events and low-latency calls. It reconnects (with
+   * backoff, resubscribing to events) when the server goes away or restarts the actor,
+   * unless `reconnect: false`; calls in flight at that moment fail with `connection_lost`.
+   */
+  connect(opts?: { params?: ConnParamsOf<D>; reconnect?: boolean }): ActorConn<D>;
 };
 
 /** A live connection to one actor. */
@@ -29,7 +33,8 @@ export type ActorConn<D> = ActorActions<D> & {
   once(event: string, listener: (...args: any[]) => void): () => void;
   /** Connection-level errors (e.g. refused by onBeforeConnect, closed by the server). */
   onError(listener: (error: Error) => void): () => void;
-  onClose(listener: (info: { code: number; reason: string }) => void): () => void;
+  /** Every close of the socket; `reconnecting` is true when a new socket is on its way. */
+  onClose(listener: (info: { code: number; reason: string; reconnecting?: boolean }) => void): () => void;
   /** Resolves once the actor admitted the connection; rejects if it refused. */
   ready(): Promise<{ actorId: string; connId: string }>;
   /** Closes the connection; calls still waiting for a reply reject. */
