@@ -223,7 +223,12 @@ export class ActorManager implements InstanceHost {
     inst.resetSnapshot(bytes);
     // KV writes or alarms made by createState/onCreate land in the same transaction as the actor.
     const staged = inst.takeStagedWrites();
-    await this.committer.enqueue([{ kind: "create", record, state: bytes }, ...staged.writes]);
+    try {
+      await this.committer.enqueue([{ kind: "create", record, state: bytes }, ...staged.writes]);
+    } catch (err) {
+      this.logger.error({ err, actor: type.name }, "could not store a new actor");
+      throw errors.commitFailed(err);
+    }
     for (const f of staged.settle) f();
     const stored = await this.store.findByKey(type.name, key);
     if (stored && stored.id !== record.id) {
