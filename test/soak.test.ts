@@ -1,0 +1,78 @@
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import { test } from "node:test";
+import { createClient } from "../src/client/index.js";
+import { startChild, type ChildServer } from "./helpers/child-server.js";
+import { parseSamples } from "./helpers/exposition.js";
+import { sleep, tempDir, waitFor } from "./helpers/harness.js";
+
+// Mixed traffic while actors sleep and wake constantly (200 ms idle timeout), bounded by
+// TROUPE_SOAK_SECONDS (default 10; `npm run stress` runs 600). Memory, series and file
+// descriptors must stay flat, and the gauges must return to zero when traffic stops.
+const SECONDS = Number(process.env.TROUPE_SOAK_SECONDS ?? 10);
+const TOKEN = "soak-token";
+
+function procStats(pid: number) {
+  const rss = Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))![1]) * 1024;
+  const fds = fs.readdirSync(`/proc/${pid}/fd`).length;
+  return { rss, fds };
+}
+
+test(`soak: ${SECONDS} s of mixed traffic with constant sleep and wake`, { timeout: (SECONDS + 120) * 1000 }, async () => {
+  let server: ChildServer | undefined;
+  try {
+    server = await startChild("test/fixtures/e2e-server.ts", { TROUPE_DATA_DIR: tempDir(), TROUPE_SLEEP_TIMEOUT_MS: "200", TROUPE_METRICS_TOKEN: TOKEN });
+    const pid = server.child.pid!;
+    const url = server.url;
+    const scrape = async () => parseSamples(await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text());
+    const client = createClient<any>(url) as any;
+    const samples: Array<{ t: number; rss: number; fds: number; heap: number; series: number }> = [];
+    const deadline = performance.now() + SECONDS * 1000;
+    let calls = 0;
+    const workers = Array.from({ length: 8 }, async (_, w) => {
+      let i = 0;
+      while (performance.now() < deadline) {
+        i++;
+        const key = `soak-${w}-${i % 50}`;
+        const r = i % 10;
+        if (r < 6) await client.counter.getOrCreate([key]).increment(1);
+        else if (r < 8) {
+          const c = client.chatRoom.getOrCreate([key]).connect({ params: { username: `u${w}` } });
+          await c.send("hi");
+          await c.dispose();
+        } else await client.jobBoard.getOrCreate([`board-${w}`]).send("jobs", { text: `job ${i}` }, { wait: true });
+        calls++;
+        if (i % 25 === 0) await sleep(250); // let some actors sleep between bursts
+      }
+    });
+    const sampler = (async () => {
+      while (performance.now() < deadline) {
+        const s = await scrape();
+        const p = procStats(pid);
+        samples.push({ t: performance.now(), ...p, heap: s.find((x) => x.name === "nodejs_heap_size_used_bytes")!.value, series: s.length });
+        await sleep(Math.max(500, (SECONDS * 1000) / 20));
+      }
+    })();
+    await Promise.all([...workers, sampler]);
+
+    // Traffic stopped: everything sleeps and the gauges read zero.
+    await waitFor(async () => {
+      const s = await scrape();
+      const sum = (n: string) => s.filter((x) => x.name === n).reduce((a, x) => a + x.value, 0);
+      return sum("troupe_actors_active") === 0 && sum("troupe_actor_connections_active") === 0 && sum("troupe_actor_inbox_depth") === 0 && sum("troupe_actor_queue_depth") === 0;
+    }, 10_000, "gauges back to zero");
+
+    const warm = samples[Math.min(2, samples.length - 1)]!;
+    const last = samples.at(-1)!;
+    const summary = `soak: ${SECONDS} s, ${calls} operations, rss ${(warm.rss / 2 ** 20).toFixed(0)} -> ${(last.rss / 2 ** 20).toFixed(0)} MB, heap ${(warm.heap / 2 ** 20).toFixed(0)} -> ${(last.heap / 2 ** 20).toFixed(0)} MB, fds ${warm.fds} -> ${last.fds}, sample lines ${warm.series} -> ${last.series}`;
+    console.log(summary);
+    assert.ok(calls > 50, "the soak made progress");
+    assert.ok(last.rss - warm.rss < 96 * 2 ** 20, `RSS grew: ${summary}`);
+    assert.ok(last.heap - warm.heap < 64 * 2 ** 20, `heap grew: ${summary}`);
+    assert.ok(last.fds - warm.fds <= 8, `file descriptors grew: ${summary}`);
+    assert.equal(last.series, warm.series, `series count moved: ${summary}`);
+  } finally {
+    server?.child.kill("SIGTERM");
+    await server?.exited;
+  }
+});
