@@ -7,4 +7,10 @@ if [ -f scripts/ensure-promtool.sh ]; then bash scripts/ensure-promtool.sh; fi
 npm run --silent build
 npm run --silent typecheck
 export TROUPE_LOG_LEVEL="${TROUPE_LOG_LEVEL:-silent}"
-exec node --import tsx --test --test-reporter=spec test/*.test.ts
+# Every log the suite writes lands here; the last test greps it for secrets.
+TROUPE_TEST_LOG_DIR=$(mktemp -d -t troupe-test-logs-XXXXXX)
+export TROUPE_TEST_LOG_DIR
+trap 'rm -rf "$TROUPE_TEST_LOG_DIR"' EXIT
+files=$(ls test/*.test.ts | grep -v 'test/zz-')
+# One file at a time, so the secrets grep (zz-) runs after everything else.
+node --import tsx --test --test-concurrency=1 --test-reporter=spec $files test/zz-no-secrets-anywhere.test.ts

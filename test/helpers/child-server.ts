@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -13,13 +14,20 @@ export interface ChildServer {
 
 /** Starts `script` in a fresh Node process and waits for the line announcing its URL. */
 export async function startChild(script: string, env: Record<string, string>, timeoutMs = 20_000): Promise<ChildServer> {
+  const logDir = process.env.TROUPE_TEST_LOG_DIR;
   const child = spawn(process.execPath, ["--import", "tsx", path.join(root, script)], {
     cwd: root,
-    env: { ...process.env, TROUPE_LOG_LEVEL: process.env.TROUPE_TEST_LOG_LEVEL ?? "warn", ...env },
+    env: { ...process.env, TROUPE_LOG_LEVEL: logDir ? "trace" : (process.env.TROUPE_TEST_LOG_LEVEL ?? "warn"), ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let err = "";
   child.stderr!.on("data", (d) => (err += d));
+  if (logDir) {
+    // Keep everything the child wrote for the suite-wide secrets grep.
+    const file = fs.createWriteStream(path.join(logDir, `child-${child.pid}.log`));
+    child.stdout!.pipe(file);
+    child.stderr!.on("data", (d) => file.write(d));
+  }
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once("exit", (code, signal) => r({ code, signal })));
   const url = await new Promise<string>((resolve, reject) => {
     let out = "";

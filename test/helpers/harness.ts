@@ -5,7 +5,12 @@ import { pino } from "pino";
 import { setup, type AnyActorDefinition, type RegistryConfig, type TroupeServer } from "../../src/index.js";
 import { createClient, type ClientOptions } from "../../src/client/index.js";
 
-export const quietLogger = pino({ level: process.env.TROUPE_TEST_LOG_LEVEL ?? "silent" });
+// Under `npm test`, every test's logs go to TROUPE_TEST_LOG_DIR at trace level, so the last test
+// can grep everything the suite logged for secrets; run alone, tests stay quiet.
+const logDir = process.env.TROUPE_TEST_LOG_DIR;
+export const quietLogger = logDir
+  ? pino({ level: "trace" }, pino.destination({ dest: path.join(logDir, `test-${process.pid}.log`), append: true, sync: true }))
+  : pino({ level: process.env.TROUPE_TEST_LOG_LEVEL ?? "silent" });
 
 /** Starts a registry on an ephemeral loopback port; `close()` always shuts it down. */
 export async function startServer<A extends Record<string, AnyActorDefinition>>(config: Omit<RegistryConfig<A>, "logger"> & { logger?: RegistryConfig<A>["logger"] }, clientOpts?: ClientOptions) {
