@@ -72,6 +72,7 @@ test(`hostile HTTP and WebSocket input on a fixed seed (${COUNT} inputs)`, { tim
     // Fuzz a different actor: some random inputs are valid calls.
     const counterId = await h.client.counter.getOrCreate(["target"]).resolve();
     const boardId = await h.client.jobBoard.getOrCreate(["b"]).resolve();
+    const rssBefore = process.memoryUsage().rss;
 
     for (let i = 0; i < COUNT; i++) {
       const kind = rnd();
@@ -112,6 +113,38 @@ test(`hostile HTTP and WebSocket input on a fixed seed (${COUNT} inputs)`, { tim
           const code = await Promise.race([closed, new Promise<number>((r) => setTimeout(() => r(-1), 300))]);
           if (code === -1) ws.terminate();
         }
+      } else if (kind < 0.93) {
+        // Interleaved WebSocket frames: a new message starts before the fragmented one ended.
+        const ws = new WebSocket(`${h.url.replace("http", "ws")}/actors/${counterId}/connect`, ["troupe"]);
+        ws.on("error", () => {});
+        const closed = new Promise<number>((r) => ws.once("close", (code) => r(code)));
+        await new Promise((r) => (ws.once("open", r), ws.once("close", r)));
+        if (ws.readyState === ws.OPEN) {
+          ws.send('{"t":"act', { fin: false });
+          (ws as unknown as { _socket: net.Socket })._socket.write(Buffer.from([0x81, 0x82, 1, 2, 3, 4, 0x7a ^ 1, 0x7b ^ 2]));
+          const code = await Promise.race([closed, new Promise<number>((r) => setTimeout(() => r(-1), 500))]);
+          assert.ok(code !== -1, "an interleaved frame closes the connection");
+        }
+      } else if (kind < 0.96) {
+        // Bad headers on a raw socket: a body longer than its content-length, then junk header bytes.
+        const port = Number(new URL(h.url).port);
+        const reply = await new Promise<string>((resolve) => {
+          let got = "";
+          const s = net.connect(port, "127.0.0.1", () => {
+            s.write(pick([
+              `POST /actors/${counterId}/action/increment HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{"args":[1]}`,
+              `GET /health HTTP/1.1\r\nhost: x\r\nx-bad\u0001header: \u0000\r\n\r\n`,
+              `GET /health HTTP/1.1\r\nhost: x\r\ncontent-length: -5\r\n\r\n`,
+              `POST /actors HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\ncontent-type: application/json\r\n\r\nzz\r\n{}\r\n0\r\n\r\n`,
+            ]));
+          });
+          s.on("data", (d) => (got += d));
+          s.on("error", () => resolve(got));
+          s.on("close", () => resolve(got));
+          setTimeout(() => s.destroy(), 300);
+        });
+        const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(reply)?.[1] ?? 0);
+        assert.ok(status === 0 || status < 500, `bad headers got ${status}`);
       } else {
         // A raw socket that sends half a request and goes quiet (slowloris-style), then leaves.
         const port = Number(new URL(h.url).port);
@@ -124,6 +157,9 @@ test(`hostile HTTP and WebSocket input on a fixed seed (${COUNT} inputs)`, { tim
         });
       }
     }
+    global.gc?.();
+    const rssAfter = process.memoryUsage().rss;
+    assert.ok(rssAfter - rssBefore < 256 * 1024 * 1024, `memory stayed bounded (${((rssAfter - rssBefore) / 2 ** 20).toFixed(0)} MB growth)`);
     // The well-behaved client was never affected.
     assert.equal(await good.increment(1), 2);
     assert.equal(unhandled.length, 0, `unhandled rejections: ${unhandled.map(String).join("; ")}`);
