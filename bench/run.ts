@@ -6,7 +6,7 @@ import { runRuntimeBench, type RuntimeFigures } from "./runtime.js";
 import { runCapabilityBench } from "./capabilities.js";
 import { runCardinalityBench } from "./cardinality.js";
 import { run as runMetrics } from "./metrics.js";
-import { runCardinality10, runIdleCost } from "./scale.js";
+import { bytesPerFullyUsedType, runCardinality10, runIdleCost } from "./scale.js";
 import { runLayoutBench } from "./storage-layout.js";
 import { fmt, median, table } from "./stats.js";
 
@@ -119,6 +119,8 @@ async function main(): Promise<void> {
     console.log("Scale: /metrics with 10 actor types as live actors grow (full catalog; render median of 20)");
     console.log(table(["live actors", "samples", "bytes", "bytes gzip (on the wire)", "render"], rows.map((r) => [String(r.actors), String(r.series), String(r.bytes), String(r.gzipBytes), `${fmt(r.renderMs)} ms`])));
     console.log("targets: identical series, render <= 5 ms, <= 150 KB");
+    const perType = await bytesPerFullyUsedType();
+    console.log(`Bytes one actor type adds: ${perType.lean} as the bench's types use it (4 actions, a queue, KV put); ${perType.full} when it uses every capability`);
     const idle = await runIdleCost(10_000, 20);
     console.log(`Idle cost: ${idle.actors} sleeping actors, ${fmt(idle.seconds, 0)} s sampled: CPU ${fmt(idle.cpuPercent, 2)}% of one core (target < 1%), RSS ${fmt(idle.rssMb, 0)} MB\n`);
   }

@@ -2,7 +2,11 @@ import fs from "node:fs";
 import { gzipSync } from "node:zlib";
 import { pino } from "pino";
 import { createClient } from "../src/client/index.js";
+import { KV_OPS } from "../src/actor/kv.js";
+import { SQL_KINDS } from "../src/actor/sql.js";
 import { setup } from "../src/index.js";
+import { declareActorMetrics, MetricsRegistry } from "../src/metrics/index.js";
+import type { ActorManager } from "../src/registry/actor-manager.js";
 import { startChild } from "../test/helpers/child-server.js";
 import { tenTypes } from "./fixtures/ten-types.js";
 import { median } from "./stats.js";
@@ -28,6 +32,7 @@ export async function runCardinality10(steps = [10, 1000, 10_000]): Promise<Scal
         }
         await Promise.all(batch);
       }
+      if (rows.length === 0) await useEverything(manager);
       const times: number[] = [];
       let text = "";
       for (let i = 0; i < 20; i++) {
@@ -42,6 +47,40 @@ export async function runCardinality10(steps = [10, 1000, 10_000]): Promise<Scal
     await registry.shutdown();
   }
   return rows;
+}
+
+/**
+ * Capability series appear on a type's first use, so before measuring, one actor of each
+ * type calls every action and sends to its queue: the scrape then holds every series these
+ * types can ever produce.
+ */
+async function useEverything(manager: ActorManager): Promise<void> {
+  for (let t = 0; t < 10; t++) {
+    const { actorId } = await manager.resolve(`type${t}`, [`k${t}`], "getOrCreate");
+    for (const [action, args] of [["increment", []], ["get", []], ["remember", ["v"]], ["reset", []]] as const) await manager.callAction(actorId, action, [...args]);
+    await manager.sendMessage(actorId, "work", null, { wait: true });
+  }
+}
+
+/**
+ * The upper bound per type: the bytes one more actor type adds to the exposition when it
+ * uses everything (four actions, a queue, every KV op, every SQL kind, alarms, raw HTTP and
+ * WebSockets). The scale figure above counts what its types actually use.
+ */
+export async function bytesPerFullyUsedType(): Promise<{ lean: number; full: number }> {
+  const measure = async (full: boolean) => {
+    const r = new MetricsRegistry();
+    const actors = declareActorMetrics(r);
+    const before = Buffer.byteLength(await r.render("prometheus"));
+    const m = actors.forActorType("type0", ["increment", "get", "remember", "reset"], ["work"], { onRequest: full, onWebSocket: full });
+    if (full) {
+      for (const op of KV_OPS) m.kv(op);
+      for (const kind of SQL_KINDS) m.sql(kind);
+      m.alarms();
+    } else m.kv("put");
+    return Buffer.byteLength(await r.render("prometheus")) - before;
+  };
+  return { lean: await measure(false), full: await measure(true) };
 }
 
 function cpuTicks(pid: number): number {

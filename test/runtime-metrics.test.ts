@@ -79,7 +79,7 @@ describe("core runtime metrics against ground truth", () => {
       assert.ok(sampleValue(s, "troupe_actor_action_duration_seconds_sum", { ...C, action: "hang" }) >= 0.19);
       // a was created, crashed on the timeout and woke again for the next call only if called; b was created.
       assert.equal(sampleValue(s, "troupe_actor_starts_total", { ...C, kind: "create" }), 2);
-      assert.equal(sampleValue(s, "troupe_actor_start_duration_seconds_count", { ...C, kind: "create" }), 2);
+      assert.equal(sampleValue(s, "troupe_actor_start_duration_seconds_count", C), 2, "two starts, both creates");
       assert.equal(sampleValue(s, "troupe_actors_active", C), 1, "b is live, a crashed");
       // Commits: a's 5 awaited increments commit one by one, b's 1; rolled-back and timed-out calls commit nothing.
       // Each state is CBOR {count: n} with n < 24: 8 bytes. Creation writes the first state but is not a state commit.

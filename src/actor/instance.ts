@@ -10,7 +10,7 @@ import { ActorQueues, type MessageOutcome } from "./queue.js";
 import { ActionContext, ActorContext } from "./context.js";
 import { Conn, type ConnTransport } from "./conn.js";
 import type { ActorType } from "./actor-type.js";
-import type { ActionMetrics, ActionOutcome, CounterLike, HistogramLike, StopReason } from "./metrics-port.js";
+import type { ActionMetrics, ActionOutcome, KvOpMetrics, StopReason } from "./metrics-port.js";
 import { cbor, decodeState, encodeState } from "./state-codec.js";
 
 /** What an instance needs from the manager that owns it. */
@@ -207,7 +207,7 @@ export class ActorInstance {
     this.turnDb.release();
   }
 
-  get kvMetrics(): ReadonlyMap<KvOp, { count: CounterLike; duration: HistogramLike }> | undefined {
+  get kvMetrics(): ((op: KvOp) => KvOpMetrics) | undefined {
     return this.type.metrics?.kv;
   }
 

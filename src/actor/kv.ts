@@ -1,6 +1,6 @@
 import { TroupeError } from "../common/errors.js";
 import type { ActorStore, StoreWrite } from "../storage/types.js";
-import type { HistogramLike, CounterLike } from "./metrics-port.js";
+import type { KvOpMetrics } from "./metrics-port.js";
 import { assertStorable, cbor } from "./state-codec.js";
 
 export type KvKey = string | Uint8Array;
@@ -28,7 +28,7 @@ export interface KvHost {
   /** Writes staged by this and earlier turns that are not yet known durable; null marks a delete. */
   readonly kvOverlay: Map<string, Uint8Array | null>;
   stage(write: StoreWrite, overlayKey?: string, overlayValue?: Uint8Array | null): void;
-  readonly kvMetrics: ReadonlyMap<KvOp, { count: CounterLike; duration: HistogramLike }> | undefined;
+  readonly kvMetrics: ((op: KvOp) => KvOpMetrics) | undefined;
 }
 
 // String keys and byte keys live in one ordered keyspace: a type byte, then the key's bytes.
@@ -178,7 +178,7 @@ export class ActorKv {
 
   /** Counts every call, refused ones included, and times it. */
   private async timed<T>(op: KvOp, fn: () => Promise<T>): Promise<T> {
-    const m = this.host.kvMetrics?.get(op);
+    const m = this.host.kvMetrics?.(op);
     const t = performance.now();
     try {
       return await fn();

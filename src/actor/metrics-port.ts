@@ -25,7 +25,7 @@ export interface ActionMetrics extends Record<ActionOutcome, CounterLike> {
 export interface ActorTypeMetrics {
   actorsActive: GaugeLike;
   starts: { create: CounterLike; wake: CounterLike };
-  startDuration: { create: HistogramLike; wake: HistogramLike };
+  startDuration: HistogramLike;
   stops: Record<StopReason, CounterLike>;
   actions: ReadonlyMap<string, ActionMetrics>;
   inboxDepth: GaugeLike;
@@ -36,17 +36,33 @@ export interface ActorTypeMetrics {
   stateCommitFailures: CounterLike;
   stateCommitDuration: HistogramLike;
   stateBytes: HistogramLike;
-  kv: ReadonlyMap<"get" | "put" | "delete" | "list" | "get_batch" | "put_batch" | "delete_batch", { count: CounterLike; duration: HistogramLike }>;
-  alarmsPending: GaugeLike;
-  alarmLateness: HistogramLike;
-  httpActive: GaugeLike;
-  httpRequests: Record<"1xx" | "2xx" | "3xx" | "4xx" | "5xx", CounterLike>;
-  websocketsActive: GaugeLike;
+  /** Bound on the type's first use of that op (see CapabilityMetrics). */
+  kv(op: KvOpName): KvOpMetrics;
+  /** Bound on the type's first statement of that kind. */
+  sql(kind: SqlKindName): SqlKindMetrics;
+  /** Bound on the type's first alarm (scheduled, or restored from the store). */
+  alarms(): AlarmMetrics;
+  /** Present only when the type defines onRequest. */
+  http: { active: GaugeLike; requests: Record<"1xx" | "2xx" | "3xx" | "4xx" | "5xx", CounterLike> } | undefined;
+  /** Present only when the type defines onWebSocket. */
+  websocketsActive: GaugeLike | undefined;
   /** Per declared queue. */
   queues: ReadonlyMap<string, { depth: GaugeLike; sent: CounterLike; processed: { ok: CounterLike; error: CounterLike; dead: CounterLike }; wait: HistogramLike }>;
-  sql: {
-    statements: Record<"select" | "insert" | "update" | "delete" | "ddl" | "other", { ok: CounterLike; error: CounterLike }>;
-    duration: Record<"select" | "insert" | "update" | "delete" | "ddl" | "other", HistogramLike>;
-  };
-  alarmsFired: { ok: CounterLike; error: CounterLike };
+}
+
+export type KvOpName = "get" | "put" | "delete" | "list" | "get_batch" | "put_batch" | "delete_batch";
+export type SqlKindName = "select" | "insert" | "update" | "delete" | "ddl" | "other";
+export interface KvOpMetrics {
+  count: CounterLike;
+  duration: HistogramLike;
+}
+export interface SqlKindMetrics {
+  ok: CounterLike;
+  error: CounterLike;
+  duration: HistogramLike;
+}
+export interface AlarmMetrics {
+  pending: GaugeLike;
+  lateness: HistogramLike;
+  fired: { ok: CounterLike; error: CounterLike };
 }

@@ -38,8 +38,8 @@ export class RawHandlers {
     const { type, ctx, log } = this.host;
     const onRequest = type.config.onRequest;
     if (!onRequest) throw new TroupeError("actor", "raw_handler_not_found", `Actor "${type.name}" has no onRequest handler`, { status: 404 });
-    const m = type.metrics;
-    m?.httpActive.inc();
+    const m = type.metrics?.http;
+    m?.active.inc();
     let status = 500;
     try {
       const res = await this.host.runRequest(() => onRequest(ctx, request));
@@ -53,8 +53,8 @@ export class RawHandlers {
       if (err instanceof TroupeError) status = err.status;
       throw err;
     } finally {
-      m?.httpActive.dec();
-      m?.httpRequests[`${Math.min(5, Math.max(1, Math.floor(status / 100)))}xx` as "2xx"].inc();
+      m?.active.dec();
+      m?.requests[`${Math.min(5, Math.max(1, Math.floor(status / 100)))}xx` as "2xx"].inc();
     }
   }
 
@@ -64,13 +64,13 @@ export class RawHandlers {
     const onWebSocket = type.config.onWebSocket;
     if (!onWebSocket) throw new TroupeError("actor", "raw_handler_not_found", `Actor "${type.name}" has no onWebSocket handler`, { status: 404 });
     this.sockets.add(control);
-    type.metrics?.websocketsActive.inc();
+    type.metrics?.websocketsActive?.inc();
     const messageListeners: Array<(d: string | Uint8Array) => unknown> = [];
     const closeListeners: Array<(code: number, reason: string) => unknown> = [];
     const asTurn = (label: string, fn: () => unknown) => this.host.run(label, fn, true).catch((err) => log.error({ err }, `${label} listener failed`));
     control.onClose = (code, reason) => {
       if (!this.sockets.delete(control)) return;
-      type.metrics?.websocketsActive.dec();
+      type.metrics?.websocketsActive?.dec();
       for (const l of closeListeners) void asTurn("websocket close", () => l(code, reason));
       this.host.socketClosed();
     };

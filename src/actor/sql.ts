@@ -1,17 +1,15 @@
 import type Database from "better-sqlite3";
 import { TroupeError } from "../common/errors.js";
 import type { ActorStore } from "../storage/types.js";
-import type { CounterLike, HistogramLike } from "./metrics-port.js";
+import type { SqlKindMetrics } from "./metrics-port.js";
 
 export type SqlKind = "select" | "insert" | "update" | "delete" | "ddl" | "other";
 export const SQL_KINDS: readonly SqlKind[] = ["select", "insert", "update", "delete", "ddl", "other"];
 
 export type SqlParams = readonly unknown[] | Record<string, unknown>;
 
-export interface SqlMetrics {
-  statements: Record<SqlKind, { ok: CounterLike; error: CounterLike }>;
-  duration: Record<SqlKind, HistogramLike>;
-}
+/** The type's SQL series, bound per statement kind on first use. */
+export type SqlMetrics = (kind: SqlKind) => SqlKindMetrics;
 
 /** What `c.db` needs from its instance. */
 export interface SqlHost {
@@ -116,18 +114,18 @@ export class ActorSql {
   private measure<T>(sql: string, fn: () => T): T {
     if (typeof sql !== "string" || sql.length === 0) throw new TroupeError("sql", "sql_error", "SQL must be a non-empty string", { status: 400 });
     const kind = sqlKind(sql);
-    const m = this.host.sqlMetrics;
+    const m = this.host.sqlMetrics?.(kind);
     const t = performance.now();
     try {
       if (FORBIDDEN.test(sql)) throw new TroupeError("sql", "sql_forbidden", "ATTACH, DETACH and VACUUM INTO are not allowed: an actor's database is its own", { status: 400 });
       const out = fn();
-      m?.statements[kind].ok.inc();
+      m?.ok.inc();
       return out;
     } catch (err) {
-      m?.statements[kind].error.inc();
+      m?.error.inc();
       throw sqlError(err);
     } finally {
-      m?.duration[kind].observe((performance.now() - t) / 1000);
+      m?.duration.observe((performance.now() - t) / 1000);
     }
   }
 }

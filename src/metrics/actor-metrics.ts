@@ -1,8 +1,6 @@
-import { KV_OPS } from "../actor/kv.js";
-import { SQL_KINDS } from "../actor/sql.js";
-import type { ActionMetrics, ActorTypeMetrics, StopReason } from "../actor/metrics-port.js";
+import type { ActionMetrics, ActorTypeMetrics, KvOpName, SqlKindName, StopReason } from "../actor/metrics-port.js";
 import type { CounterHandle } from "./counter.js";
-import { BYTE_BUCKETS, LATENCY_BUCKETS } from "./histogram.js";
+import { BYTE_BUCKETS, DELAY_BUCKETS, LATENCY_BUCKETS, STORAGE_BUCKETS } from "./histogram.js";
 import type { MetricsRegistry } from "./registry.js";
 
 export const STATUS_CLASSES = ["1xx", "2xx", "3xx", "4xx", "5xx"] as const;
@@ -11,18 +9,30 @@ export const ACTION_OUTCOMES = ["ok", "user_error", "error", "timeout"] as const
 /** Why an admitted connection closed; an unexpected reason is counted as `error`. */
 export const CLOSE_REASONS = ["client_closed", "server_closed", "error", "actor_stopped", "shutdown"] as const;
 
+/** Which raw handlers an actor type defines: their series exist only for types that have them. */
+export interface RawCapabilities {
+  onRequest?: boolean;
+  onWebSocket?: boolean;
+}
+
 /**
- * Declares the core runtime families once per registry. `forActorType` binds every series
- * of one actor type up front, so the series count depends on the types, not on how many
- * actors are live, and no series ever has an empty actor_name.
+ * Declares the core runtime families once per registry. `forActorType` binds one actor
+ * type's core series (lifecycle, actions, connections, state, declared queues) up front, so
+ * rate() and alerts see zeros from the start. Capability series (KV per op, SQL per kind,
+ * alarms) are bound on the type's first use: they come from fixed sets, so the count still
+ * depends on the types and what they use, never on how many actors are live, and a type
+ * that never touches SQL does not pay ~8 KB of idle histograms per scrape.
  */
 export function declareActorMetrics(registry: MetricsRegistry) {
-  const latency = (name: string, help: string, labelNames: readonly string[]) => registry.histogram({ name, help, labelNames, unit: "seconds", buckets: LATENCY_BUCKETS });
+  const latency = (name: string, help: string, labelNames: readonly string[], buckets: readonly number[] = LATENCY_BUCKETS) =>
+    registry.histogram({ name, help, labelNames, unit: "seconds", buckets });
   const f = {
     active: registry.gauge({ name: "troupe_actors_active", help: "Actors currently loaded in memory (awake).", labelNames: ["actor_name"] }),
     starts: registry.counter({ name: "troupe_actor_starts_total", help: "Actor starts: kind=create for a new actor, kind=wake for loading a stored one.", labelNames: ["actor_name", "kind"] }),
     stops: registry.counter({ name: "troupe_actor_stops_total", help: "Actor unloads by reason: sleep, destroy, shutdown or crash.", labelNames: ["actor_name", "reason"] }),
-    startDuration: latency("troupe_actor_start_duration_seconds", "Time to create or wake an actor, including onCreate/onWake.", ["actor_name", "kind"]),
+    // One histogram for both start kinds (starts_total has the mix): a per-kind split cost
+    // 1.3 KB per type on every scrape for a distinction state_bytes mostly explains.
+    startDuration: latency("troupe_actor_start_duration_seconds", "Time from an actor's first call to it taking calls, created or woken, including onCreate/onWake.", ["actor_name"]),
     calls: registry.counter({
       name: "troupe_actor_action_calls_total",
       help: "Action calls by declared action name and outcome (ok, user_error, error, timeout).",
@@ -48,13 +58,13 @@ export function declareActorMetrics(registry: MetricsRegistry) {
       buckets: BYTE_BUCKETS,
     }),
     kvOps: registry.counter({ name: "troupe_actor_kv_operations_total", help: "Key-value operations by op (get, put, delete, list, get_batch, put_batch, delete_batch).", labelNames: ["actor_name", "op"] }),
-    kvDuration: latency("troupe_actor_kv_operation_duration_seconds", "Time a key-value operation took inside the actor (reads hit the store; writes are staged for the turn's commit).", ["actor_name", "op"]),
+    kvDuration: latency("troupe_actor_kv_operation_duration_seconds", "Time a key-value operation took inside the actor (reads hit the store; writes are staged for the turn's commit).", ["actor_name", "op"], STORAGE_BUCKETS),
     sqlStatements: registry.counter({
       name: "troupe_actor_sql_statements_total",
       help: "SQL statements run through c.db, by kind (select, insert, update, delete, ddl, other) and outcome (ok, error).",
       labelNames: ["actor_name", "kind", "outcome"],
     }),
-    sqlDuration: latency("troupe_actor_sql_statement_duration_seconds", "Time a c.db statement took, by kind.", ["actor_name", "kind"]),
+    sqlDuration: latency("troupe_actor_sql_statement_duration_seconds", "Time a c.db statement took, by kind.", ["actor_name", "kind"], STORAGE_BUCKETS),
     queueDepth: registry.gauge({ name: "troupe_actor_queue_depth", help: "Queue messages stored and not yet handled or taken (dead letters excluded).", labelNames: ["actor_name", "queue"] }),
     queueSent: registry.counter({ name: "troupe_actor_queue_messages_sent_total", help: "Queue messages durably accepted.", labelNames: ["actor_name", "queue"] }),
     queueProcessed: registry.counter({
@@ -62,17 +72,17 @@ export function declareActorMetrics(registry: MetricsRegistry) {
       help: "Queue message deliveries by outcome: ok (handled or taken), error (failed, will retry), dead (failed its last attempt).",
       labelNames: ["actor_name", "queue", "outcome"],
     }),
-    queueWait: latency("troupe_actor_queue_message_wait_seconds", "Time from a message being sent to its first delivery attempt.", ["actor_name", "queue"]),
+    queueWait: latency("troupe_actor_queue_message_wait_seconds", "Time from a message being sent to its first delivery attempt.", ["actor_name", "queue"], DELAY_BUCKETS),
     httpActive: registry.gauge({ name: "troupe_actor_http_requests_active", help: "Raw HTTP requests (onRequest) in progress.", labelNames: ["actor_name"] }),
     httpRequests: registry.counter({ name: "troupe_actor_http_requests_total", help: "Raw HTTP requests (onRequest) answered, by status class.", labelNames: ["actor_name", "status_class"] }),
     websocketsActive: registry.gauge({ name: "troupe_actor_websockets_active", help: "Raw WebSockets (onWebSocket) open.", labelNames: ["actor_name"] }),
-    alarmLateness: latency("troupe_actor_schedule_alarm_lateness_seconds", "How late an alarm's action started, after its scheduled time (alarms missed while the process was down count their full delay).", ["actor_name"]),
+    alarmLateness: latency("troupe_actor_schedule_alarm_lateness_seconds", "How late an alarm's action started, after its scheduled time (alarms missed while the process was down count their full delay).", ["actor_name"], DELAY_BUCKETS),
     alarmsPending: registry.gauge({ name: "troupe_actor_schedule_alarms_pending", help: "Durable alarms scheduled and not yet fired or cancelled.", labelNames: ["actor_name"] }),
     alarmsFired: registry.counter({ name: "troupe_actor_schedule_alarms_fired_total", help: "Alarms fired, by outcome of the scheduled action (ok or error).", labelNames: ["actor_name", "outcome"] }),
   };
 
   return {
-    forActorType(actorName: string, actionNames: readonly string[], queueNames: readonly string[] = []): ActorTypeMetrics {
+    forActorType(actorName: string, actionNames: readonly string[], queueNames: readonly string[] = [], capabilities: RawCapabilities = {}): ActorTypeMetrics {
       const actions = new Map<string, ActionMetrics>();
       for (const action of actionNames) {
         actions.set(action, {
@@ -88,7 +98,7 @@ export function declareActorMetrics(registry: MetricsRegistry) {
       return {
         actorsActive: f.active.labels(actorName),
         starts: { create: f.starts.labels(actorName, "create"), wake: f.starts.labels(actorName, "wake") },
-        startDuration: { create: f.startDuration.labels(actorName, "create"), wake: f.startDuration.labels(actorName, "wake") },
+        startDuration: f.startDuration.labels(actorName),
         stops: byKey(STOP_REASONS, (r) => f.stops.labels(actorName, r)),
         actions,
         inboxDepth: f.inbox.labels(actorName),
@@ -99,12 +109,19 @@ export function declareActorMetrics(registry: MetricsRegistry) {
         stateCommitFailures: f.commitFailures.labels(actorName),
         stateCommitDuration: f.commitDuration.labels(actorName),
         stateBytes: f.stateBytes.labels(actorName),
-        kv: new Map(KV_OPS.map((op) => [op, { count: f.kvOps.labels(actorName, op), duration: f.kvDuration.labels(actorName, op) }])),
-        alarmsPending: f.alarmsPending.labels(actorName),
-        alarmLateness: f.alarmLateness.labels(actorName),
-        httpActive: f.httpActive.labels(actorName),
-        httpRequests: byKey(STATUS_CLASSES, (k) => f.httpRequests.labels(actorName, k)),
-        websocketsActive: f.websocketsActive.labels(actorName),
+        kv: lazily((op: KvOpName) => ({ count: f.kvOps.labels(actorName, op), duration: f.kvDuration.labels(actorName, op) })),
+        sql: lazily((kind: SqlKindName) => ({
+          ok: f.sqlStatements.labels(actorName, kind, "ok"),
+          error: f.sqlStatements.labels(actorName, kind, "error"),
+          duration: f.sqlDuration.labels(actorName, kind),
+        })),
+        alarms: once(() => ({
+          pending: f.alarmsPending.labels(actorName),
+          lateness: f.alarmLateness.labels(actorName),
+          fired: { ok: f.alarmsFired.labels(actorName, "ok"), error: f.alarmsFired.labels(actorName, "error") },
+        })),
+        http: capabilities.onRequest ? { active: f.httpActive.labels(actorName), requests: byKey(STATUS_CLASSES, (k) => f.httpRequests.labels(actorName, k)) } : undefined,
+        websocketsActive: capabilities.onWebSocket ? f.websocketsActive.labels(actorName) : undefined,
         queues: new Map(
           queueNames.map((q) => [
             q,
@@ -116,14 +133,24 @@ export function declareActorMetrics(registry: MetricsRegistry) {
             },
           ]),
         ),
-        sql: {
-          statements: byKey(SQL_KINDS, (k) => ({ ok: f.sqlStatements.labels(actorName, k, "ok"), error: f.sqlStatements.labels(actorName, k, "error") })),
-          duration: byKey(SQL_KINDS, (k) => f.sqlDuration.labels(actorName, k)),
-        },
-        alarmsFired: { ok: f.alarmsFired.labels(actorName, "ok"), error: f.alarmsFired.labels(actorName, "error") },
       };
     },
   };
+}
+
+/** Binds a capability's series on first use and returns the same handles after that. */
+function lazily<K, V>(bind: (key: K) => V): (key: K) => V {
+  const bound = new Map<K, V>();
+  return (key) => {
+    let v = bound.get(key);
+    if (v === undefined) bound.set(key, (v = bind(key)));
+    return v;
+  };
+}
+
+function once<V>(bind: () => V): () => V {
+  let v: V | undefined;
+  return () => (v ??= bind());
 }
 
 function byKey<K extends string, V>(keys: readonly K[], make: (k: K) => V): Record<K, V> {

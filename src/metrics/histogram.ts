@@ -5,6 +5,16 @@ import { Family, type FamilyOptions, type OverflowListener } from "./family.js";
  * (sub-millisecond to tens of milliseconds), because every bucket is a line per series.
  */
 export const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 2.5, 10] as const;
+/**
+ * Storage-operation buckets in seconds, from 10 µs to 1 s: KV reads and SQL statements run
+ * in-process, where the interesting differences are in microseconds.
+ */
+export const STORAGE_BUCKETS = [0.00001, 0.000025, 0.0001, 0.00025, 0.001, 0.0025, 0.01, 0.1, 1] as const;
+/**
+ * Delay buckets in seconds, from 1 ms to 5 min: queue waits and alarm lateness, which are
+ * milliseconds when healthy and minutes after a backlog or a restart.
+ */
+export const DELAY_BUCKETS = [0.001, 0.005, 0.025, 0.1, 0.5, 2.5, 10, 60, 300] as const;
 /** Size buckets in bytes, from 64 B to 4 MiB. */
 export const BYTE_BUCKETS = [64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304] as const;
 

@@ -270,7 +270,7 @@ export class ActorManager implements InstanceHost {
     const m = inst.type.metrics;
     m?.actorsActive.inc();
     m?.starts[kind].inc();
-    m?.startDuration[kind].observe((performance.now() - started) / 1000);
+    m?.startDuration.observe((performance.now() - started) / 1000);
     inst.markStarted();
   }
 

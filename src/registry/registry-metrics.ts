@@ -9,6 +9,7 @@ import {
   registerNodeRuntimeMetrics,
   type MetricsFormat,
   type PromClientRegistryLike,
+  type RawCapabilities,
 } from "../metrics/index.js";
 import { resolveMetricsAuth, type MetricsAuthConfig, type TokenAuth } from "../routes/index.js";
 
@@ -29,7 +30,7 @@ export interface RegistryMetrics {
   /** Trusted, in-process rendering: no token involved. */
   render(format?: MetricsFormat): Promise<string>;
   /** @internal */
-  forActorType(name: string, actions: readonly string[], queues?: readonly string[]): ActorTypeMetrics | undefined;
+  forActorType(name: string, actions: readonly string[], queues?: readonly string[], raw?: RawCapabilities): ActorTypeMetrics | undefined;
   /** @internal */
   readonly auth: TokenAuth;
   /** @internal */
@@ -62,7 +63,7 @@ export function createRegistryMetrics(config: MetricsConfig | undefined, o: { ve
       await ready;
       return registry.render(format);
     },
-    forActorType: (name, actions, queues) => actors?.forActorType(name, actions, queues),
+    forActorType: (name, actions, queues, raw) => actors?.forActorType(name, actions, queues, raw),
     stop: () => stop(),
     negotiateFormat,
     contentTypeFor,

@@ -72,7 +72,8 @@ export class Registry<A extends Record<string, AnyActorDefinition> = Record<stri
     for (const [name, def] of Object.entries(config.use)) {
       const actions = def?.config?.actions ? Object.keys(def.config.actions) : [];
       const queues = Object.keys(def?.config?.queues ?? {});
-      types.set(name, createActorType(name, def, this.metrics.forActorType(name, actions, queues)));
+      const raw = { onRequest: typeof def?.config?.onRequest === "function", onWebSocket: typeof def?.config?.onWebSocket === "function" };
+      types.set(name, createActorType(name, def, this.metrics.forActorType(name, actions, queues, raw)));
     }
     this.types = types;
 

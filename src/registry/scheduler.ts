@@ -44,7 +44,7 @@ export class Scheduler {
     let ids = this.byActor.get(alarm.actorId);
     if (!ids) this.byActor.set(alarm.actorId, (ids = new Set()));
     ids.add(alarm.id);
-    this.host.metricsOf(alarm.actorName)?.alarmsPending.inc();
+    this.host.metricsOf(alarm.actorName)?.alarms().pending.inc();
     if (alarm.fireAt < this.timerAt) this.arm();
   }
 
@@ -56,7 +56,7 @@ export class Scheduler {
     const ids = this.byActor.get(alarm.actorId);
     ids?.delete(id);
     if (ids?.size === 0) this.byActor.delete(alarm.actorId);
-    this.host.metricsOf(alarm.actorName)?.alarmsPending.dec();
+    this.host.metricsOf(alarm.actorName)?.alarms().pending.dec();
   }
 
   /** The actor was destroyed: its alarms are gone from the store already. */
@@ -104,16 +104,16 @@ export class Scheduler {
   }
 
   private async fire(alarm: StoredAlarm): Promise<void> {
-    const metrics = this.host.metricsOf(alarm.actorName);
+    const metrics = this.host.metricsOf(alarm.actorName)?.alarms();
     try {
       const inst = await this.host.instance(alarm.actorId);
       const outcome = await inst.runAlarm(alarm, () => {
         const late = Math.max(0, performance.timeOrigin + performance.now() - alarm.fireAt);
-        metrics?.alarmLateness.observe(late / 1000);
+        metrics?.lateness.observe(late / 1000);
         this.lateness.push(late);
         if (this.lateness.length > LATENESS_SAMPLES) this.lateness.splice(0, this.lateness.length - LATENESS_SAMPLES);
       });
-      metrics?.alarmsFired[outcome].inc();
+      metrics?.fired[outcome].inc();
       // The deletion committed with the turn; alarmsCommitted already removed it.
     } catch (err) {
       if (err instanceof TroupeError && err.code === "actor_not_found") {
