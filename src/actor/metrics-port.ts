@@ -1,5 +1,8 @@
+import type { KvOp } from "./kv.js";
+import type { SqlKind } from "./sql.js";
+
 /**
- * The handles the runtime updates, prebound per actor type by src/metrics. The runtime
+ * The handles the runtime updates, bound per actor type by src/metrics. The runtime
  * depends on these shapes only, so metrics can be switched off (undefined) and the actor
  * core stays independent of the exposition engine.
  */
@@ -36,10 +39,10 @@ export interface ActorTypeMetrics {
   stateCommitFailures: CounterLike;
   stateCommitDuration: HistogramLike;
   stateBytes: HistogramLike;
-  /** Bound on the type's first use of that op (see CapabilityMetrics). */
-  kv(op: KvOpName): KvOpMetrics;
+  /** Bound on the type's first use of that op. */
+  kv(op: KvOp): KvOpMetrics;
   /** Bound on the type's first statement of that kind. */
-  sql(kind: SqlKindName): SqlKindMetrics;
+  sql(kind: SqlKind): SqlKindMetrics;
   /** Bound on the type's first alarm (scheduled, or restored from the store). */
   alarms(): AlarmMetrics;
   /** Present only when the type defines onRequest. */
@@ -50,8 +53,6 @@ export interface ActorTypeMetrics {
   queues: ReadonlyMap<string, { depth: GaugeLike; sent: CounterLike; processed: { ok: CounterLike; error: CounterLike; dead: CounterLike }; wait: HistogramLike }>;
 }
 
-export type KvOpName = "get" | "put" | "delete" | "list" | "get_batch" | "put_batch" | "delete_batch";
-export type SqlKindName = "select" | "insert" | "update" | "delete" | "ddl" | "other";
 export interface KvOpMetrics {
   count: CounterLike;
   duration: HistogramLike;

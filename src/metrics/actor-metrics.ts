@@ -1,4 +1,6 @@
-import type { ActionMetrics, ActorTypeMetrics, KvOpName, SqlKindName, StopReason } from "../actor/metrics-port.js";
+import type { KvOp } from "../actor/kv.js";
+import type { ActionMetrics, ActorTypeMetrics, StopReason } from "../actor/metrics-port.js";
+import type { SqlKind } from "../actor/sql.js";
 import type { CounterHandle } from "./counter.js";
 import { BYTE_BUCKETS, DELAY_BUCKETS, LATENCY_BUCKETS, STORAGE_BUCKETS } from "./histogram.js";
 import type { MetricsRegistry } from "./registry.js";
@@ -109,8 +111,8 @@ export function declareActorMetrics(registry: MetricsRegistry) {
         stateCommitFailures: f.commitFailures.labels(actorName),
         stateCommitDuration: f.commitDuration.labels(actorName),
         stateBytes: f.stateBytes.labels(actorName),
-        kv: lazily((op: KvOpName) => ({ count: f.kvOps.labels(actorName, op), duration: f.kvDuration.labels(actorName, op) })),
-        sql: lazily((kind: SqlKindName) => ({
+        kv: lazily((op: KvOp) => ({ count: f.kvOps.labels(actorName, op), duration: f.kvDuration.labels(actorName, op) })),
+        sql: lazily((kind: SqlKind) => ({
           ok: f.sqlStatements.labels(actorName, kind, "ok"),
           error: f.sqlStatements.labels(actorName, kind, "error"),
           duration: f.sqlDuration.labels(actorName, kind),
