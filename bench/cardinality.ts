@@ -1,5 +1,5 @@
 import { pino } from "pino";
-import { median } from "./stats.js";
+import { timedMedian } from "./stats.js";
 import { actor, setup } from "../src/index.js";
 
 /** /metrics size with 1 and with 10,000 live actors of one type: it must not move. */
@@ -23,14 +23,7 @@ export async function runCardinalityBench(steps = [1, 1000, 10_000]): Promise<Ca
         }
         await Promise.all(batch);
       }
-      const times: number[] = [];
-      let text = "";
-      for (let i = 0; i < 10; i++) {
-        const t = performance.now();
-        text = await registry.metrics.render();
-        times.push(performance.now() - t);
-      }
-      const renderMs = median(times);
+      const { result: text, medianMs: renderMs } = await timedMedian(10, () => registry.metrics.render());
       const series = text.split("\n").filter((l) => l.startsWith("troupe_")).length;
       rows.push({ actors: manager.liveCount, series, bytes: Buffer.byteLength(text), renderMs });
     }

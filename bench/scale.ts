@@ -9,7 +9,7 @@ import { declareActorMetrics, MetricsRegistry } from "../src/metrics/index.js";
 import type { ActorManager } from "../src/registry/actor-manager.js";
 import { startChild } from "../test/helpers/child-server.js";
 import { tenTypes } from "./fixtures/ten-types.js";
-import { median } from "./stats.js";
+import { timedMedian } from "./stats.js";
 
 export interface ScaleFigures {
   cardinality: Array<{ actors: number; series: number; bytes: number; gzipBytes: number; renderMs: number }>;
@@ -33,15 +33,9 @@ export async function runCardinality10(steps = [10, 1000, 10_000]): Promise<Scal
         await Promise.all(batch);
       }
       if (rows.length === 0) await useEverything(manager);
-      const times: number[] = [];
-      let text = "";
-      for (let i = 0; i < 20; i++) {
-        const t = performance.now();
-        text = await registry.metrics.render();
-        times.push(performance.now() - t);
-      }
+      const { result: text, medianMs } = await timedMedian(20, () => registry.metrics.render());
       const series = text.split("\n").filter((l) => l !== "" && !l.startsWith("#")).length;
-      rows.push({ actors: manager.liveCount, series, bytes: Buffer.byteLength(text), gzipBytes: gzipSync(text).byteLength, renderMs: median(times) });
+      rows.push({ actors: manager.liveCount, series, bytes: Buffer.byteLength(text), gzipBytes: gzipSync(text).byteLength, renderMs: medianMs });
     }
   } finally {
     await registry.shutdown();

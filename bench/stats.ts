@@ -9,6 +9,18 @@ export function median(values: readonly number[]): number {
   return percentile(values, 50);
 }
 
+/** Runs `fn` n times in a row; returns its last result and the median time in ms. */
+export async function timedMedian<T>(n: number, fn: () => Promise<T>): Promise<{ result: T; medianMs: number }> {
+  const times: number[] = [];
+  let result!: T;
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    result = await fn();
+    times.push(performance.now() - t);
+  }
+  return { result, medianMs: median(times) };
+}
+
 export function fmt(n: number, digits = 2): string {
   if (!Number.isFinite(n)) return String(n);
   return n >= 100 ? n.toFixed(0) : n.toFixed(digits);
