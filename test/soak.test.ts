@@ -66,6 +66,9 @@ test(`soak: ${SECONDS} s of mixed traffic with constant sleep and wake`, { timeo
     const last = samples.at(-1)!;
     const summary = `soak: ${SECONDS} s, ${calls} operations, rss ${(warm.rss / 2 ** 20).toFixed(0)} -> ${(last.rss / 2 ** 20).toFixed(0)} MB, heap ${(warm.heap / 2 ** 20).toFixed(0)} -> ${(last.heap / 2 ** 20).toFixed(0)} MB, fds ${warm.fds} -> ${last.fds}, sample lines ${warm.series} -> ${last.series}`;
     console.log(summary);
+    // The trajectory, so a slow climb shows even when the endpoints are within bounds.
+    const mb = (b: number) => (b / 2 ** 20).toFixed(0);
+    console.log(`soak trajectory (s: rss/heap MB): ${samples.map((x) => `${((x.t - samples[0]!.t) / 1000).toFixed(0)}: ${mb(x.rss)}/${mb(x.heap)}`).join(", ")}`);
     assert.ok(calls > 50, "the soak made progress");
     assert.ok(last.rss - warm.rss < 96 * 2 ** 20, `RSS grew: ${summary}`);
     assert.ok(last.heap - warm.heap < 64 * 2 ** 20, `heap grew: ${summary}`);
