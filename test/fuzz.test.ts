@@ -12,6 +12,7 @@ import { startServer } from "./helpers/harness.js";
 // reason, never crash or leave an unhandled rejection, and keep serving a well-behaved client.
 const seedEnv = process.env.TROUPE_FUZZ_SEED;
 let seed = seedEnv === "random" ? Math.floor(Math.random() * 2 ** 31) : Number(seedEnv ?? 424242);
+const SEED = seed;
 console.log(`fuzz seed ${seed}`);
 const COUNT = Number(process.env.TROUPE_FUZZ_COUNT ?? 400);
 const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
@@ -59,7 +60,7 @@ const paths = (id: string) => [
   "/health?x=" + "y".repeat(4000),
 ];
 
-test(`hostile HTTP and WebSocket input on a fixed seed (${COUNT} inputs)`, { timeout: 300_000 }, async () => {
+test(`hostile HTTP and WebSocket input (seed ${SEED}, ${COUNT} inputs)`, { timeout: 300_000 }, async () => {
   const unhandled: unknown[] = [];
   const onUnhandled = (r: unknown) => unhandled.push(r);
   process.on("unhandledRejection", onUnhandled);
