@@ -6,6 +6,7 @@ import { runRuntimeBench, type RuntimeFigures } from "./runtime.js";
 import { runCapabilityBench } from "./capabilities.js";
 import { runCardinalityBench } from "./cardinality.js";
 import { run as runMetrics } from "./metrics.js";
+import { instrumentationNsPerAction } from "./instrumentation-cost.js";
 import { bytesPerFullyUsedType, runCardinality10, runIdleCost } from "./scale.js";
 import { runLayoutBench } from "./storage-layout.js";
 import { fmt, median, table } from "./stats.js";
@@ -137,7 +138,9 @@ async function main(): Promise<void> {
     const mOff = median(off);
     console.log("Overhead: 1,000 concurrent actions on one connection, metrics on vs off");
     console.log(table(["metrics", "actions/s (median)", "runs"], [["on", fmt(mOn, 0), on.map((x) => fmt(x, 0)).join(" ")], ["off", fmt(mOff, 0), off.map((x) => fmt(x, 0)).join(" ")]]));
-    console.log(`on/off = ${fmt((mOn / mOff) * 100, 1)}% (target: within 3%)\n`);
+    console.log(`on/off = ${fmt((mOn / mOff) * 100, 1)}% (target: within 3%)`);
+    const ns = instrumentationNsPerAction();
+    console.log(`Instrumentation per action, timed alone: ${fmt(ns)} ns = ${fmt((ns / (1e9 / mOn)) * 100, 2)}% of an action at ${fmt(mOn, 0)}/s\n`);
   }
 }
 
