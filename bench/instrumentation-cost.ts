@@ -1,5 +1,5 @@
 import { declareActorMetrics, MetricsRegistry } from "../src/metrics/index.js";
-import { median } from "./stats.js";
+import { median, nsPerOp } from "./stats.js";
 
 /**
  * The metric updates one action makes on its way through the runtime (look up its handles,
@@ -8,13 +8,10 @@ import { median } from "./stats.js";
  * noise on a shared machine is larger than the 3% it is meant to resolve.
  */
 export function instrumentationNsPerAction(iterations = 2_000_000, rounds = 7): number {
-  const actors = declareActorMetrics(new MetricsRegistry());
-  const type = actors.forActorType("counter", ["increment", "get"], []);
+  const type = declareActorMetrics(new MetricsRegistry()).forActorType("counter", ["increment", "get"]);
   const names = ["increment", "get"];
-  const times: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    const t = process.hrtime.bigint();
-    for (let i = 0; i < iterations; i++) {
+  const action = (n: number) => {
+    for (let i = 0; i < n; i++) {
       const m = type.actions.get(names[i & 1]!)!;
       type.inboxDepth.inc();
       type.inboxDepth.dec();
@@ -24,7 +21,6 @@ export function instrumentationNsPerAction(iterations = 2_000_000, rounds = 7): 
       type.stateCommitDuration.observe(0.0002);
       type.stateBytes.observe(96);
     }
-    times.push(Number(process.hrtime.bigint() - t) / iterations);
-  }
-  return median(times);
+  };
+  return median(Array.from({ length: rounds }, () => nsPerOp(action, iterations)));
 }
