@@ -6,7 +6,7 @@ import { runRuntimeBench, type RuntimeFigures } from "./runtime.js";
 import { runCapabilityBench } from "./capabilities.js";
 import { runCardinalityBench } from "./cardinality.js";
 import { run as runMetrics } from "./metrics.js";
-import { instrumentationNsPerAction } from "./instrumentation-cost.js";
+import { metricsCpuShare, overheadRun, type OverheadRun } from "./overhead.js";
 import { bytesPerFullyUsedType, runCardinality10, runIdleCost } from "./scale.js";
 import { runLayoutBench } from "./storage-layout.js";
 import { fmt, median, table } from "./stats.js";
@@ -127,20 +127,25 @@ async function main(): Promise<void> {
   }
 
   if (want("overhead")) {
-    // Interleave on/off runs so drift on a shared machine hits both alike.
-    const on: number[] = [];
-    const off: number[] = [];
+    // Interleave on/off runs, swapping which goes first each round, so drift on a shared
+    // machine and any first-of-the-pair effect hit both alike.
+    const runs: Record<"on" | "off", OverheadRun[]> = { on: [], off: [] };
     for (let r = 0; r < rounds; r++) {
-      on.push((await runRuntimeBench({ rounds: 7, metrics: "on" })).concurrentPerSec);
-      off.push((await runRuntimeBench({ rounds: 7, metrics: "off" })).concurrentPerSec);
+      for (const metrics of r % 2 === 0 ? (["on", "off"] as const) : (["off", "on"] as const)) runs[metrics].push(await overheadRun(metrics));
     }
-    const mOn = median(on);
-    const mOff = median(off);
-    console.log("Overhead: 1,000 concurrent actions on one connection, metrics on vs off");
-    console.log(table(["metrics", "actions/s (median)", "runs"], [["on", fmt(mOn, 0), on.map((x) => fmt(x, 0)).join(" ")], ["off", fmt(mOff, 0), off.map((x) => fmt(x, 0)).join(" ")]]));
-    console.log(`on/off = ${fmt((mOn / mOff) * 100, 1)}% (target: within 3%)`);
-    const ns = instrumentationNsPerAction();
-    console.log(`Instrumentation per action, timed alone: ${fmt(ns)} ns = ${fmt((ns / (1e9 / mOn)) * 100, 2)}% of an action at ${fmt(mOn, 0)}/s\n`);
+    const rate = (m: "on" | "off") => median(runs[m].map((x) => x.actionsPerSec));
+    const cpu = (m: "on" | "off") => median(runs[m].map((x) => x.cpuMsPer1000));
+    console.log("Overhead: 60 bursts of 1,000 concurrent actions on one connection, metrics on vs off, one server process per run");
+    console.log(
+      table(
+        ["metrics", "actions/s (median)", "server CPU ms per 1,000 actions (median)", "runs (actions/s)"],
+        (["on", "off"] as const).map((m) => [m, fmt(rate(m), 0), fmt(cpu(m)), runs[m].map((x) => fmt(x.actionsPerSec, 0)).join(" ")]),
+      ),
+    );
+    console.log(`on/off: throughput ${fmt((rate("on") / rate("off")) * 100, 1)}%, server CPU per action ${fmt((cpu("on") / cpu("off")) * 100, 1)}% (target: within 3%)`);
+    const shares: number[] = [];
+    for (let r = 0; r < 3; r++) shares.push(await metricsCpuShare());
+    console.log(`Server CPU in src/metrics, from a V8 profile of a metrics-on run: ${shares.map((x) => `${fmt(x)}%`).join(" ")}; median ${fmt(median(shares))}%\n`);
   }
 }
 

@@ -20,13 +20,12 @@ export interface RuntimeFigures {
 
 export interface RuntimeBenchOptions {
   durability?: "full" | "process";
-  metrics?: "on" | "off";
   rounds?: number;
 }
 
 /** Starts the bench server in a child process, measures from this one, stops it. */
 export async function runRuntimeBench(opts: RuntimeBenchOptions = {}): Promise<RuntimeFigures> {
-  const server = await startChild("bench/fixtures/bench-server.ts", { BENCH_DURABILITY: opts.durability ?? "full", BENCH_METRICS: opts.metrics ?? "on" }, 30_000);
+  const server = await startChild("bench/fixtures/bench-server.ts", { BENCH_DURABILITY: opts.durability ?? "full" }, 30_000);
   try {
     return await measure(server.url, opts.rounds ?? 5);
   } finally {

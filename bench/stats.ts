@@ -21,14 +21,6 @@ export async function timedMedian<T>(n: number, fn: () => Promise<T>): Promise<{
   return { result, medianMs: median(times) };
 }
 
-/** Nanoseconds per iteration of `fn(n)`, after a short warm-up so the loop is optimised. */
-export function nsPerOp(fn: (n: number) => void, n: number): number {
-  fn(10_000);
-  const t = process.hrtime.bigint();
-  fn(n);
-  return Number(process.hrtime.bigint() - t) / n;
-}
-
 export function fmt(n: number, digits = 2): string {
   if (!Number.isFinite(n)) return String(n);
   return n >= 100 ? n.toFixed(0) : n.toFixed(digits);

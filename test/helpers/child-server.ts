@@ -13,9 +13,9 @@ export interface ChildServer {
 }
 
 /** Starts `script` in a fresh Node process and waits for the line announcing its URL. */
-export async function startChild(script: string, env: Record<string, string>, timeoutMs = 20_000): Promise<ChildServer> {
+export async function startChild(script: string, env: Record<string, string>, timeoutMs = 20_000, nodeArgs: readonly string[] = []): Promise<ChildServer> {
   const logDir = process.env.TROUPE_TEST_LOG_DIR;
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(root, script)], {
+  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", path.join(root, script)], {
     cwd: root,
     env: { ...process.env, TROUPE_LOG_LEVEL: logDir ? "trace" : (process.env.TROUPE_TEST_LOG_LEVEL ?? "warn"), ...env },
     stdio: ["ignore", "pipe", "pipe"],
