@@ -6,7 +6,7 @@ import { startChild } from "../test/helpers/child-server.js";
 
 export interface OverheadRun {
   actionsPerSec: number;
-  /** Server CPU (user + system) per 1,000 actions: unlike wall time, barely moved by other load on the machine. */
+  /** Server CPU (user + system, all threads) per 1,000 actions: less moved than wall time by other load on the machine. */
   cpuMsPer1000: number;
 }
 
@@ -32,38 +32,38 @@ export async function overheadRun(metrics: "on" | "off", nodeArgs: readonly stri
 }
 
 /**
- * The share of the server's CPU spent in src/metrics during a metrics-on run, from a V8 CPU
- * profile of the server process: where the cost is, not just how large the total moved.
+ * The percentage of the server's CPU during the bursts spent in src/metrics, from a V8 CPU
+ * profile of a metrics-on run, sampled every 100 µs: where the cost is, not just how far the
+ * total moved. Two small biases pull opposite ways: the numerator also holds the warm-up's
+ * metrics time (high), and the denominator the profiler's own cost (low).
  */
 export async function metricsCpuShare(): Promise<number> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "troupe-prof-"));
   try {
-    await overheadRun("on", ["--cpu-prof", `--cpu-prof-dir=${dir}`]);
-    // One profile per thread; the main thread's holds the server's samples.
+    const run = await overheadRun("on", ["--cpu-prof", "--cpu-prof-interval=100", `--cpu-prof-dir=${dir}`]);
+    // One profile per thread (tsx's loader runs in a mostly idle worker); metrics run on the main thread only.
     const profiles = fs.readdirSync(dir).map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), "utf8")) as CpuProfile);
-    return share(profiles.reduce((a, b) => (b.samples.length > a.samples.length ? b : a)));
+    const ms = profiles.reduce((sum, p) => sum + metricsMs(p), 0);
+    return (ms / (run.cpuMsPer1000 * BURSTS)) * 100;
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
 interface CpuProfile {
-  nodes: Array<{ id: number; callFrame: { url: string; functionName: string } }>;
+  nodes: Array<{ id: number; callFrame: { url: string } }>;
   samples: number[];
   timeDeltas: number[];
 }
 
-function share(p: CpuProfile): number {
-  const frames = new Map(p.nodes.map((n) => [n.id, n.callFrame]));
-  let busy = 0;
-  let metrics = 0;
+/** Self time of samples in src/metrics, in ms (profile time deltas are in µs). */
+function metricsMs(p: CpuProfile): number {
+  const inMetrics = new Set(p.nodes.filter((n) => n.callFrame.url.includes("/src/metrics/")).map((n) => n.id));
+  let us = 0;
   p.samples.forEach((id, i) => {
-    const frame = frames.get(id)!;
-    if (frame.functionName === "(idle)") return;
-    busy += p.timeDeltas[i] ?? 0;
-    if (frame.url.includes("/src/metrics/")) metrics += p.timeDeltas[i] ?? 0;
+    if (inMetrics.has(id)) us += p.timeDeltas[i] ?? 0;
   });
-  return (metrics / busy) * 100;
+  return us / 1000;
 }
 
 /** utime + stime of a live process, from /proc (clock ticks of 10 ms on Linux). */
