@@ -94,6 +94,11 @@ export function createHttpApp(deps: HttpAppDeps, basePath = "/"): Hono {
 async function readBody(c: Context): Promise<unknown> {
   const encoding = encodingOfContentType(c.req.header("content-type"));
   const bytes = new Uint8Array(await c.req.arrayBuffer());
+  if (encoding === undefined) {
+    // A body without a declared type is what a cross-site simple request carries.
+    if (bytes.byteLength > 0) throw errors.unsupportedMediaType("(none)");
+    return undefined;
+  }
   return decode(bytes, encoding);
 }
 

@@ -8,10 +8,15 @@ export type Encoding = "json" | "cbor";
 export const CBOR_TYPE = "application/cbor";
 export const JSON_TYPE = "application/json";
 
-export function encodingOfContentType(contentType: string | undefined | null): Encoding {
-  if (!contentType) return "json";
-  const mime = contentType.split(";")[0]!.trim().toLowerCase();
-  if (mime === JSON_TYPE || mime === "text/plain" || mime === "") return "json";
+/**
+ * The encoding a request body declares; `undefined` when it declares none (allowed only for an
+ * empty body). Every other type is refused, even with an empty body: text/plain, form and
+ * multipart are what a cross-site page may send without a CORS preflight.
+ */
+export function encodingOfContentType(contentType: string | undefined | null): Encoding | undefined {
+  const mime = (contentType ?? "").split(";")[0]!.trim().toLowerCase();
+  if (mime === "") return undefined;
+  if (mime === JSON_TYPE) return "json";
   if (mime === CBOR_TYPE) return "cbor";
   throw errors.unsupportedMediaType(mime);
 }
