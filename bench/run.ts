@@ -5,13 +5,14 @@ import { fileURLToPath } from "node:url";
 import { runRuntimeBench, type RuntimeFigures } from "./runtime.js";
 import { runCapabilityBench } from "./capabilities.js";
 import { runCardinalityBench } from "./cardinality.js";
+import { run as runConstantTime } from "./constant-time.js";
 import { run as runMetrics } from "./metrics.js";
 import { metricsCpuShare, overheadRun, type OverheadRun } from "./overhead.js";
 import { bytesPerFullyUsedType, runCardinality10, runIdleCost } from "./scale.js";
 import { runLayoutBench } from "./storage-layout.js";
 import { fmt, median, table } from "./stats.js";
 
-// `npm run bench [-- --only=runtime,peer,layout,capabilities,metrics,scale,overhead] [--rounds=N]`: prints tables of medians.
+// `npm run bench [-- --only=runtime,peer,layout,capabilities,metrics,scale,overhead,constant-time] [--rounds=N]`: prints tables of medians.
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, "").split("=") as [string, string]));
 const only = args.get("only")?.split(",");
@@ -147,6 +148,8 @@ async function main(): Promise<void> {
     for (let r = 0; r < 3; r++) shares.push(await metricsCpuShare());
     console.log(`Server CPU in src/metrics, from a V8 profile of a metrics-on run: ${shares.map((x) => `${fmt(x)}%`).join(" ")}; median ${fmt(median(shares))}%\n`);
   }
+
+  if (want("constant-time")) await runConstantTime();
 }
 
 await main();

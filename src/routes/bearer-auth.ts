@@ -1,4 +1,5 @@
-import { createHash, timingSafeEqual } from "node:crypto";
+// The default export, not named imports: test/bearer-auth.test.ts spies on crypto.timingSafeEqual.
+import crypto from "node:crypto";
 
 /** How a token-protected route is configured once resolved at startup. */
 export type TokenAuth =
@@ -9,7 +10,7 @@ export type TokenAuth =
 export type AuthResult = "ok" | "missing" | "malformed" | "invalid";
 
 function sha256(s: string): Buffer {
-  return createHash("sha256").update(s, "utf8").digest();
+  return crypto.createHash("sha256").update(s, "utf8").digest();
 }
 
 /** Rejects tokens that would be ambiguous in an Authorization header. */
@@ -25,11 +26,13 @@ export function tokenAuth(token: string): TokenAuth {
 /**
  * Checks `Authorization: Bearer <token>`. The scheme matches case-insensitively and may be
  * followed by one or more spaces (RFC 7235); surrounding whitespace is ignored. Both sides
- * are hashed first, so the comparison takes the same time whatever the token lengths.
+ * are hashed first, so the comparison takes the same time whatever the token lengths. Every
+ * check does exactly one comparison, even for a missing or malformed header.
  */
 export function checkBearer(header: string | null, digest: Buffer): AuthResult {
+  const m = header === null ? null : /^\s*bearer +(\S+)\s*$/i.exec(header);
+  const equal = crypto.timingSafeEqual(sha256(m?.[1] ?? ""), digest);
   if (header === null) return "missing";
-  const m = /^\s*bearer +(\S+)\s*$/i.exec(header);
   if (!m) return "malformed";
-  return timingSafeEqual(sha256(m[1]!), digest) ? "ok" : "invalid";
+  return equal ? "ok" : "invalid";
 }
