@@ -30,3 +30,28 @@ export function sampleValue(samples: Sample[], name: string, labels: Record<stri
 export function sumValues(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
   return samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((a, s) => a + s.value, 0);
 }
+
+function seriesName(s: Sample): string {
+  const labels = Object.entries(s.labels).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(",");
+  return labels ? `${s.name}{${labels}}` : s.name;
+}
+
+/**
+ * Whether every series of each gauge family reads exactly 0. Each `required` family must have at
+ * least one series (a missing family is a problem, not a pass); `optional` families are checked
+ * only for the series they have. Per series, not summed, so +1 and −1 cannot cancel out.
+ */
+export function gaugesAtZero(samples: Sample[], required: readonly string[], optional: readonly string[] = []): { ok: boolean; problems: string[] } {
+  const problems: string[] = [];
+  for (const family of [...required, ...optional]) {
+    const series = samples.filter((s) => s.name === family);
+    if (series.length === 0 && required.includes(family)) problems.push(`${family}: missing (no series)`);
+    for (const s of series) if (s.value !== 0) problems.push(`${seriesName(s)} = ${s.value}${s.value < 0 ? " (negative)" : ""}`);
+  }
+  return { ok: problems.length === 0, problems };
+}
+
+/** Every series of the given families that reads below zero (a gauge decremented twice). */
+export function negativeSeries(samples: Sample[], families: readonly string[]): string[] {
+  return samples.filter((s) => families.includes(s.name) && s.value < 0).map((s) => `${seriesName(s)} = ${s.value}`);
+}
