@@ -10,10 +10,33 @@ export interface ChildServer {
   child: ChildProcess;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stderr: () => string;
+  /** Starts refused because the data directory was still locked (see `lockRetryMs`). */
+  lockRetries: number;
+}
+
+export interface StartOptions {
+  /**
+   * Restart right after a SIGKILL: while the kernel has not yet torn the old process down its
+   * data-dir lock may still be held, so a refused start is retried for up to this long.
+   */
+  lockRetryMs?: number;
 }
 
 /** Starts `script` in a fresh Node process and waits for the line announcing its URL. */
-export async function startChild(script: string, env: Record<string, string>, timeoutMs = 20_000, nodeArgs: readonly string[] = []): Promise<ChildServer> {
+export async function startChild(script: string, env: Record<string, string>, timeoutMs = 20_000, nodeArgs: readonly string[] = [], opts: StartOptions = {}): Promise<ChildServer> {
+  const deadline = Date.now() + (opts.lockRetryMs ?? 0);
+  for (let lockRetries = 0; ; lockRetries++) {
+    try {
+      return { ...(await startOnce(script, env, timeoutMs, nodeArgs)), lockRetries };
+    } catch (err) {
+      if (!(err instanceof LockedError) || Date.now() >= deadline) throw err;
+    }
+  }
+}
+
+class LockedError extends Error {}
+
+async function startOnce(script: string, env: Record<string, string>, timeoutMs: number, nodeArgs: readonly string[]): Promise<Omit<ChildServer, "lockRetries">> {
   const logDir = process.env.TROUPE_TEST_LOG_DIR;
   const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", path.join(root, script)], {
     cwd: root,
@@ -44,7 +67,8 @@ export async function startChild(script: string, env: Record<string, string>, ti
     });
     void exited.then(({ code, signal }) => {
       clearTimeout(timer);
-      reject(new Error(`child exited early (${code ?? signal}): ${err}`));
+      const message = `child exited early (${code ?? signal}): ${err}`;
+      reject(/Data directory .* (is in use by|is already open in)/.test(err) ? new LockedError(message) : new Error(message));
     });
   });
   return { url, child, exited, stderr: () => err };
