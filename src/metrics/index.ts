@@ -9,8 +9,3 @@ export type { Format as MetricsFormat } from "./render.js";
 export { registerNodeRuntimeMetrics, registerBuildInfo } from "./node-runtime.js";
 export { declareActorMetrics, STOP_REASONS, ACTION_OUTCOMES, CLOSE_REASONS, type RawCapabilities } from "./actor-metrics.js";
 export type { PromClientRegistryLike } from "./prom-client-merge.js";
-
-/** Maps a caller-supplied value to itself when allowed, else to "unknown" (never a raw label). */
-export function boundedLabel(value: string, allowed: ReadonlySet<string>): string {
-  return allowed.has(value) ? value : "unknown";
-}
