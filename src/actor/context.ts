@@ -42,7 +42,11 @@ export class ActorContext<TState, TVars, TConnParams, TConnState> {
    * `c.client<typeof registry>().counter.getOrCreate(["x"]).increment(1)`.
    */
   client<R = unknown>(): Client<R> {
-    return this.instance.client() as Client<R>;
+    return this.instance.clientFor(this.chain) as Client<R>;
+  }
+  /** @internal Actors whose turns wait on this one through `c.client()` calls. */
+  protected get chain(): readonly string[] {
+    return [];
   }
   /** A durable per-actor key-value store; writes commit with the current turn. */
   get kv(): ActorKv {
@@ -81,8 +85,16 @@ export class ActorContext<TState, TVars, TConnParams, TConnState> {
 /** `c` in an action: adds the calling connection, when the call came over one. */
 export class ActionContext<TState, TVars, TConnParams, TConnState> extends ActorContext<TState, TVars, TConnParams, TConnState> {
   /** @internal */
-  constructor(instance: ActorInstance, readonly conn: Conn<TConnParams, TConnState> | undefined) {
+  constructor(
+    instance: ActorInstance,
+    readonly conn: Conn<TConnParams, TConnState> | undefined,
+    private readonly callers: readonly string[] = [],
+  ) {
     super(instance);
+  }
+
+  protected override get chain(): readonly string[] {
+    return this.callers;
   }
 }
 

@@ -1,10 +1,12 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import type { Logger } from "pino";
 import { errors, TroupeError, UserError } from "../common/errors.js";
 import type { GroupCommitter } from "../storage/group-commit.js";
 import type { ActorStore, StoredAlarm, StoreWrite } from "../storage/types.js";
 import { ActorKv, type KvOp } from "./kv.js";
 import { ActorSchedule } from "./schedule.js";
-import { ActorSql, TurnDatabase } from "./sql.js";
+import { ActorSql } from "./sql.js";
+import { TurnDatabase, encodeRedo, type RedoOutcome } from "./sql-turn.js";
 import { RawHandlers } from "./raw-handlers.js";
 import { ActorQueues, type MessageOutcome } from "./queue.js";
 import { ActionContext, ActorContext } from "./context.js";
@@ -16,8 +18,8 @@ import { cbor, decodeState, encodeState } from "./state-codec.js";
 /** What an instance needs from the manager that owns it. */
 export interface InstanceHost {
   readonly committer: GroupCommitter;
-  /** An in-process client for calling other actors (`c.client()`). */
-  client(callerId: string): unknown;
+  /** `c.client()` for a turn: `chain` lists the actors whose turns wait on it, for the cycle check. */
+  clientFor(chain: readonly string[]): unknown;
   /** A queue message reached its end; a sender may be waiting for it. */
   messageSettled(seq: number, outcome: MessageOutcome): void;
   readonly store: ActorStore;
@@ -35,11 +37,11 @@ export interface InstanceHost {
 /** One unit of work in the actor's inbox. `run` takes the instance so a task can move to a fresh one. */
 export interface Task {
   label: string;
-  run(instance: ActorInstance): unknown;
+  run(instance: ActorInstance, ctx: ActionContext<any, any, any, any>): unknown;
   resolve(value: unknown): void;
   reject(err: unknown): void;
-  /** Set for actions: drives the timeout and the per-action metrics. */
-  action?: { metrics: ActionMetrics | undefined; timeoutMs: number } | undefined;
+  /** Set for actions: the per-action metrics and the call log. */
+  action?: { metrics: ActionMetrics | undefined } | undefined;
   /** Tasks from a connection die with it; stateless tasks can be retried on a fresh instance. */
   conn?: Conn | undefined;
   /** Internal tasks (hooks while stopping) are accepted after new work is refused. */
@@ -48,7 +50,27 @@ export interface Task {
   finalWrites?: (instance: ActorInstance, ok: boolean, output: unknown, error: unknown) => void;
   /** Never move to a fresh instance after a crash (the fresh one reloads the work itself). */
   noRequeue?: boolean;
+  /** Actors whose turns wait on this task through `c.client()`, outermost first. */
+  chain?: readonly string[];
+  /** A timeout is one failed attempt: its fate (a queue retry) commits before the restart. */
+  fateOnTimeout?: boolean;
 }
+
+/** What one turn staged: written with its commit, undone by its rollback, settled once durable. */
+interface Turn {
+  writes: StoreWrite[];
+  undo: Array<() => void>;
+  settle: Array<() => void>;
+  /** The turn's events, released with its commit; undefined outside a task (they wait for the barrier). */
+  outbox: Array<() => void> | undefined;
+  /** Queue outcomes the turn decided, kept in its SQL redo record for senders waiting on them. */
+  outcomes: RedoOutcome[];
+}
+
+const newTurn = (outbox: Array<() => void> | undefined): Turn => ({ writes: [], undo: [], settle: [], outbox, outcomes: [] });
+
+/** Reentrant turns run concurrently: each finds its own staging buffer through its async context. */
+const reentrantTurn = new AsyncLocalStorage<Turn>();
 
 type Status = "ready" | "stopping" | "stopped" | "crashed";
 
@@ -67,18 +89,22 @@ export interface RecentCall {
 /**
  * A live actor: its state, its inbox and its output gate.
  *
- * Turns: tasks run one at a time in arrival order (unless the type is reentrant).
+ * Turns: tasks run one at a time in arrival order (unless the type is reentrant), and every
+ * turn (action, hook, queue handler, raw request) is bounded by `actionTimeoutMs`.
  * Output gate: a reply or event leaves only after every state change made before it is
  * durable. After each turn the state is encoded; if the bytes changed, a commit is queued
  * and becomes the barrier that later replies wait on. The next turn does not wait for the
  * commit, so commits of many turns group into one transaction.
- * Atomic actions: a turn that throws is rolled back to the last snapshot.
+ * Atomic turns: a turn that throws is rolled back to the last snapshot. A turn that used
+ * `c.db` commits its SQL together with a redo record of its other writes (src/actor/sql-turn.ts).
  */
 export class ActorInstance {
   state: unknown;
   vars: unknown;
   readonly conns = new Map<string, Conn>();
   status: Status = "ready";
+  /** Why the instance is stopping; decides what a refused call is told. */
+  private stopReason: Exclude<StopReason, "crash"> | undefined;
 
   private readonly inbox: Task[] = [];
   private running = 0;
@@ -87,16 +113,14 @@ export class ActorInstance {
   private barrier: Promise<void> | undefined;
   /** Set when a commit failed: replies gated on later commits must fail too. */
   private poisoned = false;
-  /** Events emitted during the current (non-reentrant) turn, released with its commit. */
-  private outbox: Array<() => void> | undefined;
+  /** The running turn of a non-reentrant actor. */
+  private active: Turn | undefined;
+  /** Writes made outside any task (createState, onCreate, timers of user code). */
+  private loose: Turn = newTurn(undefined);
   /** KV writes staged and not yet known durable (hex key -> value, null = deleted). */
   readonly kvOverlay = new Map<string, Uint8Array | null>();
   /** Alarm changes staged and not yet known durable. */
   readonly stagedAlarms = new Map<string, StoredAlarm | null>();
-  /** Writes of the current turn, and how to undo or settle their overlay entries. */
-  private turnWrites: StoreWrite[] = [];
-  private turnUndo: Array<() => void> = [];
-  private turnSettle: Array<() => void> = [];
   /** Present when the actor type declares queues. */
   readonly queues: ActorQueues | undefined;
   private _kv: ActorKv | undefined;
@@ -104,7 +128,7 @@ export class ActorInstance {
   private readonly turnDb: TurnDatabase;
   private _schedule: ActorSchedule | undefined;
   private wantSleep = false;
-  private readonly drainWaiters: Array<() => void> = [];
+  private drainWaiters: Array<() => void> = [];
   private wantDestroy = false;
   private lastActivity = performance.now();
   private sleepTimer: NodeJS.Timeout | undefined;
@@ -119,11 +143,13 @@ export class ActorInstance {
     state: unknown,
     stateBytes: Uint8Array,
     private readonly host: InstanceHost,
+    /** The last SQL redo sequence the store has applied for this actor. */
+    sqlSeq = 0,
   ) {
     this.state = state;
     this.lastBytes = stateBytes;
     this.ctx = new ActorContext(this);
-    this.turnDb = new TurnDatabase(host.store, id, type.config.db?.migrations ?? []);
+    this.turnDb = new TurnDatabase(host.store, id, type.config.db?.migrations ?? [], sqlSeq);
     this.raw = new RawHandlers({
       type,
       ctx: this.ctx,
@@ -143,17 +169,20 @@ export class ActorInstance {
       runHandler: (label, run, finish) =>
         this.enqueue({
           label,
-          run: (inst) => run(new ActionContext(inst, undefined)),
+          run: (_inst, ctx) => run(ctx),
           resolve: () => {},
           reject: () => {},
           finalWrites: (_inst, ok, output, error) => finish(ok, output, error),
           noRequeue: true,
+          fateOnTimeout: true,
         }),
       stageWith: (write, undo, settle) => {
-        this.turnWrites.push(write);
-        this.turnUndo.push(undo);
-        this.turnSettle.push(settle);
+        const turn = this.currentTurn();
+        turn.writes.push(write);
+        turn.undo.push(undo);
+        turn.settle.push(settle);
       },
+      decided: (seq, outcome) => this.currentTurn().outcomes.push([seq, outcome.ok, outcome.ok ? outcome.output : undefined]),
       messageSettled: (seq, outcome) => host.messageSettled(seq, outcome),
       log: this.log,
     });
@@ -173,9 +202,9 @@ export class ActorInstance {
     return this.host.store;
   }
 
-  /** `c.client()`: calls other actors of this registry without going through HTTP. */
-  client(): unknown {
-    return this.host.client(this.id);
+  /** `c.client()` of a turn whose callers are `chain`. */
+  clientFor(chain: readonly string[]): unknown {
+    return this.host.clientFor([...chain, this.id]);
   }
 
   /** True while a turn runs on a non-reentrant actor: a call to itself now would deadlock. */
@@ -199,7 +228,14 @@ export class ActorInstance {
   }
 
   get db(): ActorSql {
-    return (this._sql ??= new ActorSql({ database: () => this.turnDb.forStatement(), sqlMetrics: this.type.metrics?.sql }));
+    return (this._sql ??= new ActorSql({
+      database: () => {
+        // Concurrent turns cannot each have their own transaction on one connection.
+        if (this.type.options.reentrant) throw new TroupeError("sql", "sql_unavailable", "c.db is not available in reentrant actors: their turns overlap, and one SQLite connection has one transaction", { status: 400 });
+        return this.turnDb.forStatement();
+      },
+      sqlMetrics: this.type.metrics?.sql,
+    }));
   }
 
   /** Closes the database when the instance unloads. */
@@ -230,18 +266,19 @@ export class ActorInstance {
   }
 
   /** A ring of the most recent action calls, for the inspector (gone when the actor sleeps). */
-  private readonly callRing: Array<RecentCall | undefined> = new Array(RECENT_CALLS);
+  private callRing: Array<RecentCall | undefined> | undefined;
   private callCount = 0;
 
   private recordCall(action: string, startedAt: number, durationMs: number, outcome: ActionOutcome, code?: string): void {
-    this.callRing[this.callCount++ % RECENT_CALLS] = code ? { action, at: startedAt, durationMs, outcome, code } : { action, at: startedAt, durationMs, outcome };
+    const ring = (this.callRing ??= new Array(RECENT_CALLS));
+    ring[this.callCount++ % RECENT_CALLS] = code ? { action, at: startedAt, durationMs, outcome, code } : { action, at: startedAt, durationMs, outcome };
   }
 
   /** The recent calls, oldest first. */
   get recentCalls(): RecentCall[] {
     const n = Math.min(this.callCount, RECENT_CALLS);
     const out: RecentCall[] = [];
-    for (let i = this.callCount - n; i < this.callCount; i++) out.push(this.callRing[i % RECENT_CALLS]!);
+    for (let i = this.callCount - n; i < this.callCount; i++) out.push(this.callRing![i % RECENT_CALLS]!);
     return out;
   }
 
@@ -253,7 +290,7 @@ export class ActorInstance {
   /** Queues a task for its turn; the promise settles after the output gate opens. */
   enqueue(task: Task): void {
     if (this.status !== "ready" && !(this.status === "stopping" && task.internal)) {
-      task.reject(this.status === "crashed" ? errors.actorRestarted() : errors.stopping());
+      task.reject(this.refusal());
       return;
     }
     this.inbox.push(task);
@@ -261,18 +298,27 @@ export class ActorInstance {
     this.pump();
   }
 
+  /** What a call that arrives after this instance stopped taking work is told. */
+  private refusal(): TroupeError {
+    if (this.status === "crashed") return errors.actorRestarted();
+    if (this.stopReason === "sleep") return errors.actorStopping();
+    if (this.stopReason === "destroy") return errors.actorNotFound(this.id);
+    return errors.stopping();
+  }
+
   /** Runs an action by name; used by HTTP, WebSocket and in-process callers. */
-  callAction(actionName: string, args: unknown[], conn?: Conn): Promise<unknown> {
+  callAction(actionName: string, args: unknown[], conn?: Conn, chain?: readonly string[]): Promise<unknown> {
     const fn = this.type.actions.get(actionName);
     if (!fn) return Promise.reject(errors.actionNotFound(this.type.name, actionName));
     return new Promise((resolve, reject) => {
       this.enqueue({
         label: actionName,
-        run: (inst) => fn(new ActionContext(inst, conn), ...args),
+        run: (_inst, ctx) => fn(ctx, ...args),
         resolve,
         reject,
-        action: { metrics: this.type.metrics?.actions.get(actionName), timeoutMs: this.type.options.actionTimeoutMs },
+        action: { metrics: this.type.metrics?.actions.get(actionName) },
         conn,
+        chain,
       });
     });
   }
@@ -287,21 +333,21 @@ export class ActorInstance {
     return new Promise((resolve, reject) => {
       this.enqueue({
         label: `alarm:${alarm.action}`,
-        run: (inst) => {
+        run: (_inst, ctx) => {
           onStart?.();
           if (!fn) throw errors.actionNotFound(this.type.name, alarm.action);
-          return fn(new ActionContext(inst, undefined), ...(cbor.decode(alarm.args) as unknown[]));
+          return fn(ctx, ...(cbor.decode(alarm.args) as unknown[]));
         },
         resolve: () => resolve("ok"),
         reject: (err) => {
           const code = err instanceof TroupeError ? err.code : "";
-          if (["state_commit_failed", "actor_restarted", "action_timed_out", "server_stopping"].includes(code)) reject(err);
+          if (["state_commit_failed", "actor_restarted", "action_timed_out", "server_stopping", "actor_stopping"].includes(code)) reject(err);
           else {
             this.log.error({ err, action: alarm.action, alarmId: alarm.id }, "scheduled action failed");
             resolve("error");
           }
         },
-        action: { metrics: this.type.metrics?.actions.get(alarm.action), timeoutMs: this.type.options.actionTimeoutMs },
+        action: { metrics: this.type.metrics?.actions.get(alarm.action) },
         finalWrites: (inst) => inst.stageAlarm(alarm.id, null),
       });
     });
@@ -309,7 +355,8 @@ export class ActorInstance {
 
   /** Runs a lifecycle hook as a turn (so its state changes commit like an action's). */
   runHook(label: string, fn: () => unknown, internal = false): Promise<unknown> {
-    return new Promise((resolve, reject) => this.enqueue({ label, run: fn, resolve, reject, internal }));
+    // A hook's closure belongs to this instance: after a crash it must not run on a fresh one.
+    return new Promise((resolve, reject) => this.enqueue({ label, run: fn, resolve, reject, internal, noRequeue: true }));
   }
 
   private pump(): void {
@@ -322,54 +369,85 @@ export class ActorInstance {
     }
   }
 
+  /** The staging buffer of the code running now. */
+  private currentTurn(): Turn {
+    if (this.type.options.reentrant) return reentrantTurn.getStore() ?? this.loose;
+    return this.active ?? this.loose;
+  }
+
+  /** Runs `fn` with `turn` as the staging buffer (reentrant turns carry it in their async context). */
+  private inTurn<T>(turn: Turn, fn: () => T): T {
+    if (this.type.options.reentrant) return reentrantTurn.run(turn, fn);
+    this.active = turn;
+    return fn();
+  }
+
   private async runTask(task: Task): Promise<void> {
     const started = performance.now();
     const startedAt = Date.now();
     const reentrant = this.type.options.reentrant;
-    const outbox: Array<() => void> = [];
-    if (!reentrant) this.outbox = outbox;
+    const turn = newTurn([]);
+    const timeoutMs = this.type.options.actionTimeoutMs;
     let value: unknown;
     let failure: unknown;
     let failed = false;
     try {
-      value = task.run(this);
-      if (isPromiseLike(value)) value = await (task.action ? withTimeout(value, task.action.timeoutMs) : value);
+      const ctx = new ActionContext(this, task.conn, task.chain ?? []);
+      value = this.inTurn(turn, () => task.run(this, ctx));
+      if (isPromiseLike(value)) value = await withTimeout(value, timeoutMs);
     } catch (err) {
       failed = true;
       failure = err;
     }
-    if (!reentrant) this.outbox = undefined;
-    this.running--;
     const metrics = task.action?.metrics;
     const durationMs = performance.now() - started;
     metrics?.duration.observe(durationMs / 1000);
 
     if (this.status === "crashed" || this.status === "stopped") {
       // The instance was abandoned while this turn ran: its changes go nowhere.
-      if (!(failed && failure === TIMED_OUT)) task.reject(errors.actorRestarted());
+      this.running--;
+      if (!reentrant && this.active === turn) this.active = undefined;
+      // A concurrent (reentrant) turn that timed out after the crash still owes its caller an answer.
+      task.reject(failed && failure === TIMED_OUT ? errors.actionTimedOut(task.label, timeoutMs) : errors.actorRestarted());
       return;
     }
     if (failed && failure === TIMED_OUT) {
+      this.running--;
       metrics?.timeout.inc();
       if (task.action) this.recordCall(task.label, startedAt, durationMs, "timeout", "action_timed_out");
-      this.log.warn({ action: task.label, timeoutMs: task.action!.timeoutMs }, "action timed out; restarting the actor from its last committed state");
-      task.reject(errors.actionTimedOut(task.label, task.action!.timeoutMs));
+      this.log.warn({ task: task.label, timeoutMs }, "turn timed out; restarting the actor from its last committed state");
+      task.reject(errors.actionTimedOut(task.label, timeoutMs));
+      if (task.fateOnTimeout && task.finalWrites) this.commitFate(task, errors.actionTimedOut(task.label, timeoutMs));
       this.crash("timeout");
       return;
     }
 
     let barrier: Promise<void> | undefined;
+    let sqlDurable = false;
     if (!failed) {
       try {
-        task.finalWrites?.(this, true, value, undefined);
-        barrier = this.commitPoint();
+        if (task.finalWrites) this.inTurn(turn, () => task.finalWrites!(this, true, value, undefined));
+        if (this.turnDb.inTransaction) {
+          await this.commitSqlTurn(turn);
+          sqlDurable = true;
+        } else barrier = this.commitPoint(turn);
       } catch (err) {
         failed = true;
         failure = err;
       }
     }
+    this.running--;
+    if (!reentrant && this.active === turn) this.active = undefined;
+    // The SQL commit may have waited: the instance may have been abandoned meanwhile.
+    const after = this.status as Status;
+    if (after === "crashed" || after === "stopped") {
+      // A turn whose SQL committed is durable whatever happened since: its caller hears so.
+      if (sqlDurable) task.resolve(value);
+      else task.reject(errors.actorRestarted());
+      return;
+    }
     if (failed) {
-      if (!reentrant) this.rollback();
+      this.rollback(turn);
       const isUser = failure instanceof UserError;
       if (task.action) (isUser ? metrics?.user_error : metrics?.error)?.inc();
       if (task.action) this.recordCall(task.label, startedAt, durationMs, isUser ? "user_error" : "error", failure instanceof TroupeError ? failure.code : "internal_error");
@@ -377,13 +455,16 @@ export class ActorInstance {
       else if (!isUser) this.log.warn({ code: failure.code, task: task.label }, failure.message);
       let failedBarrier = this.barrier;
       if (task.finalWrites) {
-        task.finalWrites(this, false, undefined, failure);
-        failedBarrier = this.commitPoint();
+        const fate = newTurn(undefined);
+        this.inTurn(fate, () => task.finalWrites!(this, false, undefined, failure));
+        if (!reentrant) this.active = undefined;
+        failedBarrier = this.commitPoint(fate);
       }
       // Logged above; the caller sees internal_error for anything that is not a typed error.
       const publicFailure = failure instanceof TroupeError ? failure : errors.internal();
       this.gate(failedBarrier, () => task.reject(publicFailure), task.reject);
     } else {
+      const outbox = turn.outbox!;
       if (outbox.length > 0) this.gate(barrier, () => outbox.forEach((send) => send()), () => {});
       // The outcome is known only once the commit is: a failed commit makes the call an error.
       this.gate(
@@ -403,10 +484,30 @@ export class ActorInstance {
     this.afterTurn();
   }
 
+  /**
+   * Commits a timed-out task's fate on its own (a queue message's attempt count), as the last
+   * barrier of this instance: the fresh one loads the message only after it is durable, so a
+   * handler that always hangs ends as a dead letter instead of being retried forever.
+   */
+  private commitFate(task: Task, error: TroupeError): void {
+    const fate = newTurn(undefined);
+    this.inTurn(fate, () => task.finalWrites!(this, false, undefined, error));
+    if (!this.type.options.reentrant) this.active = undefined;
+    if (fate.writes.length === 0) return;
+    const commit = this.host.committer.enqueue(fate.writes, undefined, this);
+    this.barrier = commit;
+    commit.then(
+      () => fate.settle.forEach((f) => f()),
+      (err) => this.log.error({ err }, "could not record a timed-out queue attempt"),
+    );
+  }
+
   private afterTurn(): void {
     this.lastActivity = performance.now();
-    if (this.drainWaiters.length > 0 && this.running === 0 && this.inbox.length === 0) {
-      for (const w of this.drainWaiters.splice(0)) w();
+    if (this.drainWaiters.length > 0 && this.running === 0 && this.inbox.length === 0) this.releaseDrainWaiters();
+    if (this.status !== "ready") {
+      this.pump();
+      return;
     }
     if (this.wantDestroy && this.running === 0) {
       this.wantDestroy = false;
@@ -420,7 +521,13 @@ export class ActorInstance {
     }
     this.pump();
     this.queues?.pump();
-    if (this.idle && this.status === "ready") this.armSleepTimer();
+    if (this.idle) this.armSleepTimer();
+  }
+
+  private releaseDrainWaiters(): void {
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of waiters) w();
   }
 
   // ---- state and the output gate -----------------------------------------------------
@@ -429,20 +536,15 @@ export class ActorInstance {
    * Encodes the state; when it changed or the turn staged writes (KV, alarms), queues one
    * commit for all of it and makes that commit the new barrier.
    */
-  private commitPoint(): Promise<void> | undefined {
+  private commitPoint(turn: Turn): Promise<void> | undefined {
     const bytes = encodeState(this.state);
-    this.turnDb.commit();
     const stateChanged = !equalBytes(bytes, this.lastBytes);
-    // Swap the turn buffers only when used: most turns stage nothing, and this is the hot path.
-    const staged = this.turnWrites;
-    const settle = this.turnSettle;
-    if (staged.length > 0) this.turnWrites = [];
-    if (settle.length > 0) this.turnSettle = [];
-    if (this.turnUndo.length > 0) this.turnUndo = [];
+    const staged = turn.writes;
+    const settle = turn.settle;
     if (!stateChanged && staged.length === 0) return this.barrier;
     if (stateChanged) this.lastBytes = bytes;
     const writes: StoreWrite[] = stateChanged ? [{ kind: "state", actorId: this.id, state: bytes }, ...staged] : staged;
-    const commit = this.host.committer.enqueue(writes, this.type.commitObserver);
+    const commit = this.host.committer.enqueue(writes, this.type.commitObserver, this);
     this.barrier = commit;
     commit.then(
       () => {
@@ -454,48 +556,108 @@ export class ActorInstance {
         this.commitFailed(err);
       },
     );
-    const onStateChange = this.type.config.onStateChange;
-    if (stateChanged && onStateChange) {
+    if (stateChanged) this.stateChanged();
+    return commit;
+  }
+
+  /**
+   * A turn that used `c.db`: once every earlier commit is durable, its SQL commits together
+   * with a redo record of its other writes, and that commit is the turn's durability point.
+   * The store applies the same writes afterwards; if that fails, the next wake applies them
+   * from the redo record, so the turn is never half-applied and its reply need not wait.
+   */
+  private async commitSqlTurn(turn: Turn): Promise<void> {
+    if (this.barrier) {
       try {
-        onStateChange(this.ctx, this.state);
+        await this.barrier;
       } catch (err) {
-        this.log.error({ err }, "onStateChange threw");
+        throw errors.commitFailed(err);
       }
     }
-    return commit;
+    // The wait above let other code run: the instance may have been abandoned meanwhile.
+    const status = this.status as Status;
+    if (status === "crashed" || status === "stopped") throw errors.actorRestarted();
+    if (this.poisoned) throw errors.commitFailed();
+    const bytes = encodeState(this.state);
+    const stateChanged = !equalBytes(bytes, this.lastBytes);
+    const writes: StoreWrite[] = stateChanged ? [{ kind: "state", actorId: this.id, state: bytes }, ...turn.writes] : [...turn.writes];
+    let seq: number;
+    try {
+      seq = this.turnDb.commitWithRedo(encodeRedo(writes, turn.outcomes));
+    } catch (err) {
+      throw err instanceof TroupeError && err.code !== "sql_error" ? err : errors.commitFailed(err);
+    }
+    if (stateChanged) this.lastBytes = bytes;
+    writes.push({ kind: "sqlApplied", actorId: this.id, seq });
+    const commit = this.host.committer.enqueue(writes, this.type.commitObserver, this);
+    this.barrier = commit;
+    commit.then(
+      () => {
+        if (this.barrier === commit) this.barrier = undefined;
+        this.turnDb.applied(seq);
+        // If this commit fails, the redo replay arms the alarms and counts the messages instead.
+        for (const f of turn.settle) f();
+      },
+      (err) => {
+        if (this.barrier === commit) this.barrier = undefined;
+        this.commitFailed(err);
+      },
+    );
+    if (stateChanged) this.stateChanged();
+  }
+
+  private stateChanged(): void {
+    const onStateChange = this.type.config.onStateChange;
+    if (!onStateChange) return;
+    try {
+      onStateChange(this.ctx, this.state);
+    } catch (err) {
+      this.log.error({ err }, "onStateChange threw");
+    }
   }
 
   /** Stages a write with the current turn; `overlayKey` also makes a KV write visible to reads. */
   stage(write: StoreWrite, overlayKey?: string, overlayValue?: Uint8Array | null): void {
-    this.turnWrites.push(write);
+    const turn = this.currentTurn();
+    turn.writes.push(write);
     if (overlayKey === undefined) return;
-    this.trackOverlay(this.kvOverlay, overlayKey, overlayValue!);
+    this.trackOverlay(turn, this.kvOverlay, overlayKey, overlayValue!);
   }
 
   /** Stages an alarm, or with null its cancellation; the scheduler hears once it is durable. */
   stageAlarm(id: string, alarm: StoredAlarm | null): void {
-    this.turnWrites.push(alarm ? { kind: "alarmSet", actorId: this.id, alarm } : { kind: "alarmDelete", actorId: this.id, alarmId: id });
-    this.trackOverlay(this.stagedAlarms, id, alarm);
-    this.turnSettle.push(() => this.host.alarmsCommitted([[id, alarm]]));
+    const turn = this.currentTurn();
+    turn.writes.push(alarm ? { kind: "alarmSet", actorId: this.id, alarm } : { kind: "alarmDelete", actorId: this.id, alarmId: id });
+    this.trackOverlay(turn, this.stagedAlarms, id, alarm);
+    turn.settle.push(() => this.host.alarmsCommitted([[id, alarm]]));
   }
 
   /** Sets an overlay entry with an undo for rollback and a cleanup for when it is durable. */
-  private trackOverlay<V>(map: Map<string, V>, key: string, value: V): void {
+  private trackOverlay<V>(turn: Turn, map: Map<string, V>, key: string, value: V): void {
     const had = map.has(key);
     const prev = map.get(key);
-    this.turnUndo.push(() => (had ? map.set(key, prev as V) : map.delete(key)));
+    turn.undo.push(() => (had ? map.set(key, prev as V) : map.delete(key)));
     map.set(key, value);
-    this.turnSettle.push(() => {
+    turn.settle.push(() => {
       if (map.get(key) === value) map.delete(key);
     });
   }
 
+  /**
+   * SQL run by createState/onCreate commits before the actor is stored: a crash in between
+   * leaves an unused file under an id nobody was given, never an actor missing its SQL.
+   * Returns the write that records it, to go in the creation's batch.
+   */
+  commitCreationSql(): StoreWrite | undefined {
+    if (!this.turnDb.inTransaction) return undefined;
+    const seq = this.turnDb.commitWithRedo(encodeRedo([], []));
+    return { kind: "sqlApplied", actorId: this.id, seq };
+  }
+
   /** Hands over writes staged outside any turn (by createState/onCreate) to the creator. */
   takeStagedWrites(): { writes: StoreWrite[]; settle: Array<() => void> } {
-    const out = { writes: this.turnWrites, settle: this.turnSettle };
-    this.turnWrites = [];
-    this.turnSettle = [];
-    this.turnUndo = [];
+    const out = { writes: this.loose.writes, settle: this.loose.settle };
+    this.loose = newTurn(undefined);
     return out;
   }
 
@@ -511,18 +673,22 @@ export class ActorInstance {
     );
   }
 
-  /** Sends now, or after the current turn's commit when called inside a turn. */
+  /** Sends with the current turn's commit, or after the newest commit when outside a turn. */
   private emit(send: () => void): void {
-    if (this.outbox) this.outbox.push(send);
+    const outbox = this.currentTurn().outbox;
+    if (outbox) outbox.push(send);
     else this.gate(this.barrier, send, () => {});
   }
 
-  private rollback(): void {
+  private rollback(turn: Turn): void {
     this.turnDb.rollback();
-    for (const undo of this.turnUndo.reverse()) undo();
-    this.turnUndo = [];
-    this.turnWrites = [];
-    this.turnSettle = [];
+    for (const undo of turn.undo.reverse()) undo();
+    turn.undo = [];
+    turn.writes = [];
+    turn.settle = [];
+    turn.outcomes = [];
+    // Concurrent reentrant turns share the state object: restoring it would undo their changes too.
+    if (this.type.options.reentrant) return;
     try {
       this.state = decodeState(this.lastBytes);
     } catch (err) {
@@ -535,7 +701,8 @@ export class ActorInstance {
     this.log.error({ err }, "state commit failed; restarting the actor from its last committed state");
     this.type.metrics?.stateCommitFailures.inc();
     this.poisoned = true;
-    this.host.committer.discard(this.id);
+    // Writes queued after the failed one were built on it: they must not land, nor be acknowledged.
+    this.host.committer.discard(this);
     this.crash("commit_failed");
   }
 
@@ -567,19 +734,31 @@ export class ActorInstance {
       this.conns.set(c.id, c);
       this.type.metrics?.connectionsActive.inc();
       this.type.metrics?.connectionsOpened.inc();
-      await cfg.onConnect?.(this.ctx, c);
+      try {
+        await cfg.onConnect?.(this.ctx, c);
+      } catch (err) {
+        // The turn is rolled back, so the connection was never admitted.
+        this.dropConn(c, "error");
+        throw err;
+      }
       return c;
     })) as Conn;
     return conn;
   }
 
-  /** Removes a connection and runs onDisconnect as a turn. */
-  disconnect(conn: Conn, reason: string): Promise<void> {
-    if (!this.conns.delete(conn.id)) return Promise.resolve();
+  /** Forgets a connection without hooks; false if it was not registered. */
+  private dropConn(conn: Conn, reason: string): boolean {
+    if (!this.conns.delete(conn.id)) return false;
     this.type.metrics?.connectionsActive.dec();
     this.type.metrics?.connectionsClosed(reason).inc();
+    return true;
+  }
+
+  /** Removes a connection and runs onDisconnect as a turn. */
+  disconnect(conn: Conn, reason: string): Promise<void> {
+    if (!this.dropConn(conn, reason)) return Promise.resolve();
     const onDisconnect = this.type.config.onDisconnect;
-    const done = onDisconnect ? this.runHook("disconnect", () => onDisconnect(this.ctx, conn), true).then(() => {}) : Promise.resolve();
+    const done = onDisconnect && this.status !== "crashed" ? this.runHook("disconnect", () => onDisconnect(this.ctx, conn), true).then(() => {}) : Promise.resolve();
     return done.catch((err) => this.log.error({ err }, "onDisconnect failed")).finally(() => this.afterTurn());
   }
 
@@ -609,16 +788,17 @@ export class ActorInstance {
   }
 
   /** Called by the manager when it starts unloading: refuse new work, then drain. */
-  beginStop(): void {
+  beginStop(reason: Exclude<StopReason, "crash">): void {
     this.status = "stopping";
+    this.stopReason = reason;
     this.queues?.close();
     clearTimeout(this.sleepTimer);
     this.sleepTimer = undefined;
   }
 
-  /** Resolves when no task is queued or running. */
+  /** Resolves when no task is queued or running (or the instance was abandoned). */
   drain(): Promise<void> {
-    if (this.running === 0 && this.inbox.length === 0) return Promise.resolve();
+    if ((this.running === 0 && this.inbox.length === 0) || this.status === "crashed") return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
@@ -644,15 +824,13 @@ export class ActorInstance {
   /** The instance is live: start counting idle time. */
   markStarted(): void {
     this.lastActivity = performance.now();
-    if (this.idle) this.armSleepTimer();
+    if (this.idle && this.status === "ready") this.armSleepTimer();
   }
 
   /** Closes every connection without hooks: the instance is being abandoned. */
   private closeConnections(code: number, reason: string): void {
     for (const conn of [...this.conns.values()]) {
-      this.conns.delete(conn.id);
-      this.type.metrics?.connectionsActive.dec();
-      this.type.metrics?.connectionsClosed("actor_stopped").inc();
+      this.dropConn(conn, "actor_stopped");
       conn.disconnectTransport(code, reason);
     }
   }
@@ -660,7 +838,13 @@ export class ActorInstance {
   markStopped(): void {
     if (this.status === "stopped") return;
     this.status = "stopped";
+    this.turnDb.abandon();
     this.stoppedSignal.resolve();
+  }
+
+  /** True once the instance was abandoned (timeout or failed commit). */
+  get crashed(): boolean {
+    return this.status === "crashed";
   }
 
   /** Abandons this instance; queued calls move to a fresh one loaded from the store. */
@@ -669,11 +853,14 @@ export class ActorInstance {
     this.status = "crashed";
     clearTimeout(this.sleepTimer);
     this.queues?.close();
+    // The abandoned turn may still hold the SQL write lock; a fresh instance needs the database.
+    this.turnDb.abandon();
     const pending = this.inbox.splice(0);
     this.type.metrics?.inboxDepth.dec(pending.length);
     this.closeConnections(1011, "actor_restarted");
     this.raw.closeAll(1011, "actor_restarted");
     this.log.warn({ cause }, "actor instance abandoned");
+    this.releaseDrainWaiters();
     const settled = this.settled().then(() => this.stoppedSignal.resolve());
     this.host.crashed(this, pending, settled);
   }

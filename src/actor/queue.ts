@@ -23,6 +23,8 @@ export interface QueueHost {
   runHandler(label: string, run: (ctx: unknown) => unknown, finish: (ok: boolean, output: unknown, error: unknown) => void): void;
   /** Stages a write with the current turn, with an undo (rollback) and a settle (durable). */
   stageWith(write: StoreWrite, undo: () => void, settle: () => void): void;
+  /** The current turn decided a message's outcome (kept in its SQL redo record, if any). */
+  decided(seq: number, outcome: MessageOutcome): void;
   /** A message reached its end (handled, taken, or dead): tell a sender waiting on it. */
   messageSettled(seq: number, outcome: MessageOutcome): void;
   readonly log: { error(obj: object, msg: string): void };
@@ -61,8 +63,12 @@ export class ActorQueues {
     return false;
   }
 
-  /** Adds stored or newly sent messages (duplicates by seq are ignored) and starts handling. */
-  deliver(messages: readonly StoredMessage[]): void {
+  /**
+   * Adds stored or newly sent messages (duplicates by seq are ignored) and starts handling.
+   * False when the queues are closed: the instance is unloading and the next wake loads them.
+   */
+  deliver(messages: readonly StoredMessage[]): boolean {
+    if (this.closed) return false;
     for (const m of messages) {
       const list = this.pending.get(m.queue) ?? [];
       if (list.some((x) => x.seq === m.seq)) continue;
@@ -73,6 +79,7 @@ export class ActorQueues {
       if (waiters?.length) waiters.shift()!(undefined);
     }
     this.pump();
+    return true;
   }
 
   /** Starts the next handler turn for every queue that is idle and has a due message. */
@@ -111,8 +118,9 @@ export class ActorQueues {
           this.host.log.error({ err: error, queue, messageId: msg.seq, attempts: msg.attempts + 1 }, "queue message failed its last attempt; it is now a dead letter");
           const dead = new TroupeError("queue", "queue_message_dead", `The message failed ${msg.attempts + 1} attempts and is now a dead letter`, { status: 500 });
           this.remove(list, msg);
+          this.host.decided(msg.seq, { ok: false, error: dead });
           this.host.stageWith(
-            { kind: "queueRetry", actorId: this.host.id, seq: msg.seq, attempts: msg.attempts + 1, availableAt: msg.availableAt, dead: true },
+            { kind: "queueRetry", actorId: this.host.id, seq: msg.seq, queue, attempts: msg.attempts + 1, availableAt: msg.availableAt, dead: true },
             () => this.restore(list, msg),
             () => {
               m?.processed.dead.inc();
@@ -126,7 +134,7 @@ export class ActorQueues {
           const before = { attempts: msg.attempts, availableAt: msg.availableAt };
           Object.assign(msg, { attempts, availableAt });
           this.host.stageWith(
-            { kind: "queueRetry", actorId: this.host.id, seq: msg.seq, attempts, availableAt, dead: false },
+            { kind: "queueRetry", actorId: this.host.id, seq: msg.seq, queue, attempts, availableAt, dead: false },
             () => Object.assign(msg, before),
             () => m?.processed.error.inc(),
           );
@@ -174,9 +182,10 @@ export class ActorQueues {
   /** Removes a message now and stages its acknowledgement; rollback puts it back. */
   private take(list: StoredMessage[], msg: StoredMessage, outcome: MessageOutcome, count: () => void): void {
     this.remove(list, msg);
+    this.host.decided(msg.seq, outcome);
     const m = this.host.metrics?.get(msg.queue);
     this.host.stageWith(
-      { kind: "queueAck", actorId: this.host.id, seq: msg.seq },
+      { kind: "queueAck", actorId: this.host.id, seq: msg.seq, queue: msg.queue },
       () => this.restore(list, msg),
       () => {
         count();

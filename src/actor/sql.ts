@@ -1,6 +1,5 @@
 import type Database from "better-sqlite3";
 import { TroupeError } from "../common/errors.js";
-import type { ActorStore } from "../storage/types.js";
 import type { SqlKindMetrics } from "./metrics-port.js";
 
 export type SqlKind = "select" | "insert" | "update" | "delete" | "ddl" | "other";
@@ -32,7 +31,7 @@ export function sqlKind(sql: string): SqlKind {
 }
 
 // Each actor's database is its own file; ATTACH (and VACUUM INTO) could reach other files.
-const FORBIDDEN = /\b(attach|detach)\b|\bvacuum\s+into\b/i;
+const FORBIDDEN = /\b(attach|detach)\b|\bvacuum\s+into\b|\b_troupe_redo\b/i;
 
 export function sqlError(err: unknown): TroupeError {
   if (err instanceof TroupeError) return err;
@@ -44,7 +43,7 @@ const MAX_CACHED = 200;
 
 /**
  * `c.db`: the actor's own SQLite database. Statements of one turn run in one transaction,
- * committed when the turn ends (before its state commit) and rolled back if it throws.
+ * committed with the rest of the turn (src/actor/sql-turn.ts) and rolled back if it throws.
  */
 export class ActorSql {
   private readonly cache = new Map<string, Database.Statement>();
@@ -117,7 +116,7 @@ export class ActorSql {
     const m = this.host.sqlMetrics?.(kind);
     const t = performance.now();
     try {
-      if (FORBIDDEN.test(sql)) throw new TroupeError("sql", "sql_forbidden", "ATTACH, DETACH and VACUUM INTO are not allowed: an actor's database is its own", { status: 400 });
+      if (FORBIDDEN.test(sql)) throw new TroupeError("sql", "sql_forbidden", "ATTACH, DETACH, VACUUM INTO and the _troupe_redo table are not allowed: an actor's database is its own, and Troupe keeps its turn records there", { status: 400 });
       const out = fn();
       m?.ok.inc();
       return out;
@@ -152,56 +151,5 @@ export function migrate(db: Database.Database, migrations: readonly string[]): v
     } catch (err) {
       throw new TroupeError("sql", "sql_migration_error", `Migration ${i + 1} failed: ${(err as Error).message}`, { status: 500 });
     }
-  }
-}
-
-/**
- * The actor's database across turns: opened (and migrated) on first use, one transaction per
- * turn from its first statement to the turn's commit point, closed when the actor unloads.
- */
-export class TurnDatabase {
-  private db: Database.Database | undefined;
-
-  constructor(
-    private readonly store: ActorStore,
-    private readonly actorId: string,
-    private readonly migrations: readonly string[],
-  ) {}
-
-  /** The handle for a statement: opens it if needed and begins the turn's transaction. */
-  forStatement(): Database.Database {
-    if (!this.db) {
-      const db = this.store.openActorDatabase(this.actorId);
-      try {
-        migrate(db, this.migrations);
-      } catch (err) {
-        this.store.releaseActorDatabase(this.actorId, db);
-        throw err;
-      }
-      this.db = db;
-    }
-    if (!this.db.inTransaction) this.db.exec("BEGIN IMMEDIATE");
-    return this.db;
-  }
-
-  /** Commits the turn's statements (durable before the state commit is queued). */
-  commit(): void {
-    if (!this.db?.inTransaction) return;
-    try {
-      this.db.exec("COMMIT");
-    } catch (err) {
-      throw sqlError(err);
-    }
-  }
-
-  rollback(): void {
-    if (this.db?.inTransaction) this.db.exec("ROLLBACK");
-  }
-
-  release(): void {
-    if (!this.db) return;
-    this.rollback();
-    this.store.releaseActorDatabase(this.actorId, this.db);
-    this.db = undefined;
   }
 }

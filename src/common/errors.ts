@@ -63,6 +63,10 @@ export const errors = {
     new TroupeError("actor", "action_timed_out", `Action "${action}" did not finish within ${ms} ms`, { status: 408, metadata: { timeoutMs: ms } }),
   actorRestarted: () =>
     new TroupeError("actor", "actor_restarted", "The actor restarted from its last committed state before this call finished", { status: 503 }),
+  actorStopping: () =>
+    new TroupeError("actor", "actor_stopping", "The actor is going to sleep; the call was not run, and a retry wakes it", { status: 503 }),
+  callCycle: (chain: readonly string[]) =>
+    new TroupeError("actor", "call_cycle", `c.client() call cycle: ${chain.map((id) => truncate(id)).join(" -> ")}; a non-reentrant actor waiting on this call cannot take it`, { status: 409, metadata: { chain } }),
   invalidState: (detail: string) => new TroupeError("actor", "invalid_state", `Actor state is not storable: ${detail}`, { status: 500 }),
   commitFailed: (cause?: unknown) =>
     new TroupeError("storage", "state_commit_failed", "The actor's state could not be committed; the change was not applied", { status: 500, cause }),

@@ -4,10 +4,11 @@ import type { ActorType } from "../actor/actor-type.js";
 import { ActorInstance, type InstanceHost, type Task } from "../actor/instance.js";
 import { keyToString, normalizeKey } from "../actor/key.js";
 import type { StopReason } from "../actor/metrics-port.js";
+import { readRedo } from "../actor/sql-turn.js";
 import { assertStorable, cbor, decodeState, encodeState } from "../actor/state-codec.js";
 import { errors, TroupeError } from "../common/errors.js";
 import type { GroupCommitter } from "../storage/group-commit.js";
-import type { ActorRecord, ActorStore, StoredAlarm, StoredMessage } from "../storage/types.js";
+import type { ActorRecord, ActorStore, StoredAlarm, StoredMessage, StoreWrite } from "../storage/types.js";
 import type { MessageOutcome } from "../actor/queue.js";
 import { Scheduler } from "./scheduler.js";
 import { createInProcessClient } from "./in-process-client.js";
@@ -21,6 +22,23 @@ export interface ResolvedActor {
   created: boolean;
 }
 
+export interface ManagerOptions {
+  /** New actor ids; the simulation harness makes them deterministic. */
+  newId?: () => string;
+  /** Told of every instance constructed, for the harness's one-live-instance check. */
+  onInstance?: (instance: ActorInstance) => void;
+}
+
+/** A create that did not land and whose key has no holder now. */
+const LOST: ResolvedActor = Object.freeze({ actorId: "", name: "", key: [], created: false });
+
+/** Waking an actor with pending work after a failed store commit: attempts and first backoff. */
+const REWAKE_ATTEMPTS = 8;
+const REWAKE_BACKOFF_MS = 50;
+
+/** How often a call refused by an actor that was going to sleep is retried on its next wake. */
+const STOPPING_RETRIES = 5;
+
 /**
  * Owns the actor directory and the live instances: creates, wakes, routes calls to, and
  * unloads actors. Every instance of one actor id lives here at most once at a time.
@@ -31,7 +49,11 @@ export class ActorManager implements InstanceHost {
   /** Unloads and crash recoveries in progress; new calls wait for them, then wake afresh. */
   private readonly transitions = new Map<string, Promise<void>>();
   private readonly creating = new Map<string, Promise<ResolvedActor>>();
+  /** Instances already counted out of the live set (a crash during an unload must not count twice). */
+  private readonly retired = new WeakSet<ActorInstance>();
   private accepting = true;
+  private readonly newId: () => string;
+  private readonly onInstance: ((instance: ActorInstance) => void) | undefined;
 
   readonly scheduler: Scheduler;
 
@@ -40,13 +62,23 @@ export class ActorManager implements InstanceHost {
     readonly store: ActorStore,
     readonly committer: GroupCommitter,
     readonly logger: Logger,
+    opts: ManagerOptions = {},
   ) {
+    this.newId = opts.newId ?? newActorId;
+    this.onInstance = opts.onInstance;
     this.scheduler = new Scheduler({ instance: (id) => this.instance(id), metricsOf: (name) => this.types.get(name)?.metrics, logger });
   }
 
   /** Senders waiting (`wait: true`) for a message's handler, by message seq. */
   private readonly messageWaiters = new Map<number, (outcome: MessageOutcome) => void>();
   private lastSeq = 0;
+  /** Sent messages not yet handed to an instance; a wake that loads one from the store takes it off. */
+  private readonly undelivered = new Set<number>();
+  /** Queue sends whose commit is in flight, per actor: a destroy waits for them to count the backlog. */
+  private readonly sending = new Map<string, Set<Promise<unknown>>>();
+  private readonly destroying = new Set<string>();
+  /** Actors that got a message while unloading: they wake again once unloaded. */
+  private readonly rewake = new Set<string>();
 
   /**
    * Arms the stored alarms (those missed while the process was down fire now), restores the
@@ -74,22 +106,39 @@ export class ActorManager implements InstanceHost {
     if (!spec) throw errors.queueNotFound(type.name, queue);
     if (opts.wait && !spec.handler) throw errors.invalidRequest(`Queue "${queue}" has no handler, so there is no result to wait for`);
     assertStorable(body, "body");
+    if (this.destroying.has(actorId)) throw errors.actorNotFound(actorId);
     const now = Date.now();
     const message: StoredMessage = { seq: ++this.lastSeq, actorId, queue, body: cbor.encode(body), enqueuedAt: now, attempts: 0, availableAt: now };
     let waited: Promise<MessageOutcome> | undefined;
     if (opts.wait) waited = new Promise((resolve) => this.messageWaiters.set(message.seq, resolve));
+    this.undelivered.add(message.seq);
+    const commit = this.committer.enqueue({ kind: "queuePush", actorId, message });
+    const inFlight = this.sending.get(actorId) ?? new Set();
+    this.sending.set(actorId, inFlight);
+    inFlight.add(commit);
     try {
-      await this.committer.enqueue({ kind: "queuePush", actorId, message });
+      await commit;
     } catch (err) {
       this.messageWaiters.delete(message.seq);
+      this.undelivered.delete(message.seq);
       throw errors.commitFailed(err);
+    } finally {
+      inFlight.delete(commit);
+      if (inFlight.size === 0 && this.sending.get(actorId) === inFlight) this.sending.delete(actorId);
     }
     const m = type.metrics?.queues.get(queue);
     m?.sent.inc();
     m?.depth.inc();
     this.instance(actorId).then(
-      (inst) => inst.queues?.deliver([message]),
-      (err) => this.logger.warn({ err, actorId }, "queued a message for an actor that could not wake; it is delivered on its next wake"),
+      (inst) => {
+        // A wake that loaded the message from the store took it off `undelivered` already.
+        if (!this.undelivered.delete(message.seq)) return;
+        if (!inst.queues?.deliver([message])) this.wakeAfterUnload(actorId);
+      },
+      (err) => {
+        this.undelivered.delete(message.seq);
+        this.logger.warn({ err, actorId }, "queued a message for an actor that could not wake; it is delivered on its next wake");
+      },
     );
     if (!waited) return { messageId: message.seq };
     const timeoutMs = opts.timeoutMs ?? 30_000;
@@ -106,8 +155,30 @@ export class ActorManager implements InstanceHost {
     return { messageId: message.seq, output: outcome.output };
   }
 
-  client(callerId: string): unknown {
-    return createInProcessClient(this, callerId);
+  /** The actor is unloading with work for it: wake it again once it is down. */
+  private wakeAfterUnload(actorId: string): void {
+    this.rewake.add(actorId);
+    const t = this.transitions.get(actorId);
+    if (t) void t.then(() => this.runRewake(actorId));
+  }
+
+  private runRewake(actorId: string, attempt = 0): void {
+    if (attempt === 0 && !this.rewake.delete(actorId)) return;
+    if (!this.accepting || this.destroying.has(actorId)) return;
+    this.instance(actorId).catch((err) => {
+      if (err instanceof TroupeError && err.code === "actor_not_found") return;
+      // The store may be failing for a while: keep trying, backing off, so the work is not stranded.
+      if (attempt >= REWAKE_ATTEMPTS) {
+        this.logger.error({ err, actorId }, "could not wake an actor with pending work; it runs on its next call");
+        return;
+      }
+      this.logger.warn({ err, actorId, attempt }, "could not wake an actor with pending work; retrying");
+      setTimeout(() => this.runRewake(actorId, attempt + 1), REWAKE_BACKOFF_MS * 2 ** attempt).unref();
+    });
+  }
+
+  clientFor(chain: readonly string[]): unknown {
+    return createInProcessClient(this, chain);
   }
 
   messageSettled(seq: number, outcome: MessageOutcome): void {
@@ -153,30 +224,43 @@ export class ActorManager implements InstanceHost {
   async resolve(name: string, rawKey: unknown, mode: ResolveMode, input?: unknown): Promise<ResolvedActor> {
     const type = this.typeOf(name);
     const key = normalizeKey(rawKey);
-    const found = await this.store.findByKey(name, key);
-    if (found) {
-      if (mode === "create") throw errors.actorAlreadyExists(name);
-      return { actorId: found.id, name, key, created: false };
-    }
-    if (mode === "get") throw errors.actorNotFound(`${name} ${keyToString(key)}`);
     const slot = `${name}\u0000${keyToString(key)}`;
-    const inFlight = this.creating.get(slot);
-    if (inFlight) {
-      const winner = await inFlight;
-      if (mode === "create") throw errors.actorAlreadyExists(name);
-      return { ...winner, created: false };
-    }
-    const creation = this.create(type, key, input, mode);
-    this.creating.set(slot, creation);
-    try {
-      return await creation;
-    } finally {
-      this.creating.delete(slot);
+    for (;;) {
+      // A creation in flight is not in the store yet: join it rather than racing it.
+      const inFlight = this.creating.get(slot);
+      if (inFlight) {
+        const winner = await inFlight.catch(() => undefined);
+        if (!winner || winner === LOST) continue;
+        if (mode === "create") throw errors.actorAlreadyExists(name);
+        return { ...winner, created: false };
+      }
+      const found = await this.store.findByKey(name, key);
+      if (found && !this.destroying.has(found.id)) {
+        if (mode === "create") throw errors.actorAlreadyExists(name);
+        return { actorId: found.id, name, key, created: false };
+      }
+      if (mode === "get") throw errors.actorNotFound(`${name} ${keyToString(key)}`);
+      if (this.creating.has(slot)) continue;
+      if (found) {
+        // Being destroyed: the new actor takes the key once the old one is gone.
+        await this.transitions.get(found.id);
+        continue;
+      }
+      const creation = this.create(type, key, input, mode);
+      this.creating.set(slot, creation);
+      let result: ResolvedActor;
+      try {
+        result = await creation;
+      } finally {
+        this.creating.delete(slot);
+      }
+      // Our create lost to a holder that is gone again: the key is free, try once more.
+      if (result !== LOST) return result;
     }
   }
 
   async recordById(actorId: string): Promise<ActorRecord> {
-    const record = await this.store.findById(actorId);
+    const record = this.destroying.has(actorId) ? undefined : await this.store.findById(actorId);
     if (!record) throw errors.actorNotFound(actorId);
     return record;
   }
@@ -194,64 +278,181 @@ export class ActorManager implements InstanceHost {
       const loading = this.loading.get(actorId);
       if (loading) return loading;
       if (!this.accepting) throw errors.stopping();
+      if (this.destroying.has(actorId)) throw errors.actorNotFound(actorId);
       const load = this.wake(actorId);
       this.loading.set(actorId, load);
       try {
         return await load;
       } finally {
-        this.loading.delete(actorId);
+        if (this.loading.get(actorId) === load) this.loading.delete(actorId);
       }
     }
   }
 
-  async callAction(actorId: string, action: string, args: unknown[]): Promise<unknown> {
-    const inst = await this.instance(actorId);
-    return inst.callAction(action, args);
+  /**
+   * The one way a call reaches an actor's action: wakes it, and when the instance was going
+   * to sleep and refused the call unrun, retries on the next instance.
+   */
+  async callAction(actorId: string, action: string, args: unknown[], chain?: readonly string[]): Promise<unknown> {
+    for (let attempt = 0; ; attempt++) {
+      const inst = await this.instance(actorId);
+      try {
+        return await inst.callAction(action, args, undefined, chain);
+      } catch (err) {
+        if (!(err instanceof TroupeError && err.code === "actor_stopping") || attempt >= STOPPING_RETRIES) throw err;
+      }
+    }
+  }
+
+  /** Raw HTTP for onRequest, through the same wake-and-retry door as actions. */
+  async handleRequest(actorId: string, request: Request): Promise<Response> {
+    for (let attempt = 0; ; attempt++) {
+      const inst = await this.instance(actorId);
+      try {
+        return await inst.raw.handleRequest(request);
+      } catch (err) {
+        if (!(err instanceof TroupeError && err.code === "actor_stopping") || attempt >= STOPPING_RETRIES) throw err;
+      }
+    }
   }
 
   private async create(type: ActorType, key: string[], input: unknown, mode: ResolveMode): Promise<ResolvedActor> {
     if (!this.accepting) throw errors.stopping();
     const started = performance.now();
-    const record: ActorRecord = { id: newActorId(), name: type.name, key, createdAt: Date.now() };
+    const record: ActorRecord = { id: this.newId(), name: type.name, key, createdAt: Date.now() };
     const inst = new ActorInstance(type, record.id, key, undefined, new Uint8Array(), this);
-    const cfg = type.config;
-    const ctx = inst.context;
-    inst.state = cfg.createState ? await cfg.createState(ctx, input) : structuredClone(cfg.state);
-    inst.vars = cfg.createVars ? await cfg.createVars(ctx) : undefined;
-    await cfg.onCreate?.(ctx, input);
-    const bytes = encodeState(inst.state);
-    inst.resetSnapshot(bytes);
-    // KV writes or alarms made by createState/onCreate land in the same transaction as the actor.
-    const staged = inst.takeStagedWrites();
+    this.onInstance?.(inst);
+    // Until the instance is live, anything that wants it (an alarm set in onCreate) waits here.
+    let publish!: (v: ActorInstance | Promise<never>) => void;
+    const live = new Promise<ActorInstance>((r) => (publish = r));
+    live.catch(() => {});
+    this.loading.set(record.id, live);
     try {
-      await this.committer.enqueue([{ kind: "create", record, state: bytes }, ...staged.writes]);
+      const cfg = type.config;
+      const ctx = inst.context;
+      const timeoutMs = type.options.actionTimeoutMs;
+      await withDeadline(
+        (async () => {
+          inst.state = cfg.createState ? await cfg.createState(ctx, input) : structuredClone(cfg.state);
+          inst.vars = cfg.createVars ? await cfg.createVars(ctx) : undefined;
+          await cfg.onCreate?.(ctx, input);
+        })(),
+        timeoutMs,
+        "onCreate",
+      );
+      const bytes = encodeState(inst.state);
+      inst.resetSnapshot(bytes);
+      // KV writes or alarms made by createState/onCreate land in the same transaction as the actor.
+      const staged = inst.takeStagedWrites();
+      let sqlWrite: StoreWrite | undefined;
+      try {
+        sqlWrite = inst.commitCreationSql();
+      } catch (err) {
+        this.store.deleteActorDatabase(record.id);
+        throw errors.commitFailed(err);
+      }
+      try {
+        await this.committer.enqueue([{ kind: "create", record, state: bytes }, ...staged.writes, ...(sqlWrite ? [sqlWrite] : [])]);
+      } catch (err) {
+        this.logger.error({ err, actor: type.name }, "could not store a new actor");
+        inst.releaseDatabase();
+        this.store.deleteActorDatabase(record.id);
+        throw errors.commitFailed(err);
+      }
+      // The store skips a create whose key is taken (one batch carries many actors), so ask
+      // whether ours landed: the key's holder may be another actor, or none if it was destroyed.
+      if (!(await this.store.findById(record.id))) {
+        inst.beginStop("shutdown");
+        inst.markStopped();
+        this.store.deleteActorDatabase(record.id);
+        publish(Promise.reject(errors.actorNotFound(record.id)));
+        const stored = await this.store.findByKey(type.name, key);
+        if (stored && mode === "create") throw errors.actorAlreadyExists(type.name);
+        return stored ? { actorId: stored.id, name: type.name, key, created: false } : LOST;
+      }
+      await this.activate(inst, "create", started);
+      for (const f of staged.settle) f();
+      publish(inst);
+      return { actorId: record.id, name: type.name, key, created: true };
     } catch (err) {
-      this.logger.error({ err, actor: type.name }, "could not store a new actor");
-      throw errors.commitFailed(err);
+      if (!inst.crashed) {
+        inst.beginStop("shutdown");
+        inst.markStopped();
+      }
+      publish(Promise.reject(err));
+      throw err;
+    } finally {
+      if (this.loading.get(record.id) === live) this.loading.delete(record.id);
     }
-    for (const f of staged.settle) f();
-    const stored = await this.store.findByKey(type.name, key);
-    if (stored && stored.id !== record.id) {
-      // Another writer created it first; ours was never stored.
-      if (mode === "create") throw errors.actorAlreadyExists(type.name);
-      return { actorId: stored.id, name: type.name, key, created: false };
-    }
-    await this.activate(inst, "create", started);
-    return { actorId: record.id, name: type.name, key, created: true };
   }
 
   private async wake(actorId: string): Promise<ActorInstance> {
     const started = performance.now();
     const record = await this.recordById(actorId);
     const type = this.typeOf(record.name);
+    const sqlSeq = await this.catchUpSql(actorId, type);
     const bytes = await this.store.loadState(actorId);
     if (!bytes) throw errors.actorNotFound(actorId);
-    const inst = new ActorInstance(type, actorId, record.key, decodeState(bytes), bytes, this);
+    const inst = new ActorInstance(type, actorId, record.key, decodeState(bytes), bytes, this, sqlSeq);
+    this.onInstance?.(inst);
+    // Loaded before the instance is live, so a send that commits meanwhile is delivered exactly once.
+    const messages = inst.queues ? await this.store.loadMessages(actorId) : [];
+    for (const m of messages) this.undelivered.delete(m.seq);
     const createVars = type.config.createVars;
-    if (createVars) inst.vars = await createVars(inst.context);
+    try {
+      if (createVars) inst.vars = await withDeadline(Promise.resolve(createVars(inst.context)), type.options.actionTimeoutMs, "createVars");
+    } catch (err) {
+      inst.beginStop("shutdown");
+      inst.markStopped();
+      throw err;
+    }
     await this.activate(inst, "wake", started);
-    if (inst.queues) inst.queues.deliver(await this.store.loadMessages(actorId));
+    if (messages.length > 0) inst.queues!.deliver(messages);
     return inst;
+  }
+
+  /**
+   * Applies the SQL redo records the store has not applied yet (a crash or a refused commit
+   * came between the actor's SQL commit and the store's), before the state is read.
+   */
+  private async catchUpSql(actorId: string, type: ActorType): Promise<number> {
+    let applied = await this.store.sqlApplied(actorId);
+    if (!this.store.hasActorDatabase(actorId)) return applied;
+    const db = this.store.openActorDatabase(actorId);
+    let records;
+    try {
+      records = readRedo(db, applied);
+      this.store.actorDatabaseCommitted(actorId, db);
+    } finally {
+      this.store.releaseActorDatabase(actorId, db);
+    }
+    for (const r of records) {
+      try {
+        await this.committer.enqueue([...r.writes, { kind: "sqlApplied", actorId, seq: r.seq }]);
+      } catch (err) {
+        throw errors.commitFailed(err);
+      }
+      this.redoApplied(type, r.writes, r.outcomes);
+      applied = r.seq;
+    }
+    return applied;
+  }
+
+  /** What a redo's writes would have told the runtime had they landed with their turn. */
+  private redoApplied(type: ActorType, writes: readonly StoreWrite[], outcomes: ReadonlyArray<[number, boolean, unknown]>): void {
+    for (const w of writes) {
+      if (w.kind === "alarmSet") this.scheduler.add(w.alarm);
+      else if (w.kind === "alarmDelete") this.scheduler.remove(w.alarmId);
+      else if (w.kind === "queueAck" || w.kind === "queueRetry") {
+        const m = type.metrics?.queues.get(w.queue);
+        if (w.kind === "queueAck") m?.processed.ok.inc();
+        else (w.dead ? m?.processed.dead : m?.processed.error)?.inc();
+        if (w.kind === "queueAck" || w.dead) m?.depth.dec();
+      }
+    }
+    for (const [seq, ok, output] of outcomes) {
+      this.messageSettled(seq, ok ? { ok: true, output } : { ok: false, error: new TroupeError("queue", "queue_message_dead", "The message failed its last attempt and is now a dead letter", { status: 500 }) });
+    }
   }
 
   /** Runs onWake as the first turn; the instance takes calls only once it succeeded. */
@@ -261,11 +462,14 @@ export class ActorManager implements InstanceHost {
       try {
         await inst.runHook("wake", () => onWake(inst.context));
       } catch (err) {
-        inst.beginStop();
-        inst.markStopped();
+        if (!inst.crashed) {
+          inst.beginStop("shutdown");
+          inst.markStopped();
+        }
         throw err;
       }
     }
+    if (inst.crashed) throw errors.actorRestarted();
     this.instances.set(inst.id, inst);
     const m = inst.type.metrics;
     m?.actorsActive.inc();
@@ -274,11 +478,26 @@ export class ActorManager implements InstanceHost {
     inst.markStarted();
   }
 
+  /** Counts an instance out of the live set, once. */
+  private retire(inst: ActorInstance, reason: StopReason): boolean {
+    if (this.retired.has(inst)) return false;
+    this.retired.add(inst);
+    if (this.instances.get(inst.id) !== inst) return false;
+    this.instances.delete(inst.id);
+    inst.type.metrics?.actorsActive.dec();
+    inst.type.metrics?.stops[reason].inc();
+    return true;
+  }
+
   stop(inst: ActorInstance, reason: Exclude<StopReason, "crash">): Promise<void> {
     const existing = this.transitions.get(inst.id);
     if (inst.status !== "ready") return existing ?? inst.stopped;
-    inst.beginStop();
-    const done = this.unload(inst, reason).finally(() => this.transitions.delete(inst.id));
+    inst.beginStop(reason);
+    if (reason === "destroy") this.destroying.add(inst.id);
+    const done = this.unload(inst, reason).finally(() => {
+      if (this.transitions.get(inst.id) === done) this.transitions.delete(inst.id);
+      this.runRewake(inst.id);
+    });
     this.transitions.set(inst.id, done);
     return done;
   }
@@ -289,33 +508,53 @@ export class ActorManager implements InstanceHost {
       await inst.drain();
       await inst.disconnectAll(reason === "shutdown" ? "shutdown" : "actor_stopped");
       const hook = reason === "destroy" ? cfg.onDestroy : cfg.onSleep;
-      if (hook) await inst.runHook(reason === "destroy" ? "destroy" : "sleep", () => hook(inst.context), true).catch((err) => inst.log.error({ err }, `${reason === "destroy" ? "onDestroy" : "onSleep"} failed`));
+      if (hook && !inst.crashed) await inst.runHook(reason === "destroy" ? "destroy" : "sleep", () => hook(inst.context), true).catch((err) => inst.log.error({ err }, `${reason === "destroy" ? "onDestroy" : "onSleep"} failed`));
       await inst.settled();
       inst.releaseDatabase();
-      if (reason === "destroy") {
-        await this.committer.enqueue({ kind: "destroy", actorId: inst.id });
-        this.scheduler.removeActor(inst.id);
-        this.store.deleteActorDatabase(inst.id);
-      }
+      if (reason === "destroy") await this.destroyStored(inst);
+      // Messages that arrived while it drained wait in the store; wake it again for them.
+      if (reason === "sleep" && inst.queues?.hasHandlerWork) this.rewake.add(inst.id);
     } catch (err) {
       inst.log.error({ err, reason }, "error while unloading the actor");
     } finally {
-      this.instances.delete(inst.id);
-      inst.type.metrics?.actorsActive.dec();
-      inst.type.metrics?.stops[reason].inc();
+      this.retire(inst, reason);
       inst.markStopped();
+      if (reason === "destroy") this.destroying.delete(inst.id);
     }
   }
 
+  /** Deletes the actor's data; its stored backlog leaves the queue-depth gauges. */
+  private async destroyStored(inst: ActorInstance): Promise<void> {
+    // New sends are refused (destroying); wait for those in flight so the backlog count is exact.
+    await Promise.allSettled([...(this.sending.get(inst.id) ?? [])]);
+    const backlog = inst.queues ? await this.store.loadMessages(inst.id) : [];
+    await this.committer.enqueue({ kind: "destroy", actorId: inst.id });
+    for (const msg of backlog) {
+      inst.type.metrics?.queues.get(msg.queue)?.depth.dec();
+      // A sender waiting for the handler hears now, not at its own timeout.
+      this.messageSettled(msg.seq, { ok: false, error: errors.actorNotFound(`${inst.id} (destroyed before the message was handled)`) });
+    }
+    this.scheduler.removeActor(inst.id);
+    this.store.deleteActorDatabase(inst.id);
+  }
+
   crashed(inst: ActorInstance, pending: Task[], settled: Promise<void>): void {
-    this.instances.delete(inst.id);
-    inst.type.metrics?.actorsActive.dec();
-    inst.type.metrics?.stops.crash.inc();
-    const done = settled.finally(() => this.transitions.delete(inst.id));
+    this.retire(inst, "crash");
+    // A crash during an unload: new calls wait for both.
+    const unloading = this.transitions.get(inst.id);
+    const done: Promise<void> = (unloading ? Promise.all([unloading, settled]).then(() => {}) : settled).finally(() => {
+      if (this.transitions.get(inst.id) === done) this.transitions.delete(inst.id);
+    });
     this.transitions.set(inst.id, done);
     for (const task of pending) {
       if (task.conn || task.noRequeue) task.reject(errors.actorRestarted());
       else done.then(() => this.instance(inst.id)).then((fresh) => fresh.enqueue(task), task.reject);
+    }
+    // Stored messages (a handler's ack may have been lost with the instance), or an SQL turn
+    // whose store commit failed, must not wait for the next caller to be taken care of.
+    if ([...inst.type.queues.values()].some((q) => q.handler) || this.store.hasActorDatabase(inst.id)) {
+      this.rewake.add(inst.id);
+      void done.then(() => this.runRewake(inst.id));
     }
   }
 
@@ -323,6 +562,7 @@ export class ActorManager implements InstanceHost {
   async shutdown(): Promise<void> {
     this.accepting = false;
     this.scheduler.stop();
+    await Promise.allSettled([...this.creating.values()]);
     await Promise.allSettled([...this.loading.values()]);
     await Promise.all([...this.instances.values()].map((inst) => this.stop(inst, "shutdown")));
     await Promise.allSettled([...this.transitions.values()]);
@@ -332,4 +572,15 @@ export class ActorManager implements InstanceHost {
 
 function newActorId(): string {
   return randomBytes(12).toString("base64url");
+}
+
+/** Bounds code run outside a turn (createState, onCreate, createVars) like a turn. */
+function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(errors.actionTimedOut(what, ms)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }

@@ -7,20 +7,25 @@ type Target = { kind: "id"; actorId: string } | { kind: "key"; name: string; key
 const copy = <T>(v: T): T => (v === undefined ? v : structuredClone(v));
 
 /**
- * `c.client()`: the same shape as `createClient()`, served by the manager in process. A
- * non-reentrant actor calling itself mid-turn would wait on its own inbox forever, so that
- * call fails at once with `self_call`.
+ * `c.client()`: the same shape as `createClient()`, served by the manager in process.
+ * `chain` lists the actors whose turns are waiting on this client's calls, the caller last.
+ * A call to a non-reentrant actor in the chain would wait on its own inbox forever, so it
+ * fails at once: `self_call` for the caller itself, `call_cycle` for one further up (A→B→A).
  */
-export function createInProcessClient(manager: ActorManager, callerId: string): unknown {
+export function createInProcessClient(manager: ActorManager, chain: readonly string[]): unknown {
+  const callerId = chain[chain.length - 1];
   const resolve = async (t: Target): Promise<string> => (t.kind === "id" ? t.actorId : (await manager.resolve(t.name, t.key, t.mode, t.input)).actorId);
 
   const call = async (t: Target, action: string, args: unknown[]): Promise<unknown> => {
     const id = await resolve(t);
-    const inst = await manager.instance(id);
-    if (id === callerId && inst.busyWithTurn) {
-      throw new TroupeError("actor", "self_call", "An actor cannot call its own actions through c.client() during a turn (it would wait for itself); call the function directly", { status: 400 });
+    if (chain.includes(id)) {
+      const inst = await manager.instance(id);
+      if (id === callerId && inst.busyWithTurn) {
+        throw new TroupeError("actor", "self_call", "An actor cannot call its own actions through c.client() during a turn (it would wait for itself); call the function directly", { status: 400 });
+      }
+      if (id !== callerId && !inst.type.options.reentrant) throw errors.callCycle([...chain, id]);
     }
-    return copy(await inst.callAction(action, copy(args)));
+    return copy(await manager.callAction(id, action, copy(args), chain));
   };
 
   const handle = (t: Target) =>

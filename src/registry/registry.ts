@@ -13,7 +13,7 @@ import { GroupCommitter } from "../storage/group-commit.js";
 import { MemoryStore } from "../storage/memory-store.js";
 import { SqliteStore } from "../storage/sqlite-store.js";
 import type { ActorStore } from "../storage/types.js";
-import { ActorManager } from "./actor-manager.js";
+import { ActorManager, type ManagerOptions } from "./actor-manager.js";
 import { createRegistryMetrics, type MetricsConfig, type RegistryMetrics } from "./registry-metrics.js";
 import { createRoutes, type HealthStatus, type Routes } from "../routes/index.js";
 import { createInspector, resolveInspectorAuth, type InspectorConfig } from "../inspector/inspector.js";
@@ -38,6 +38,8 @@ export interface RegistryConfig<A extends Record<string, AnyActorDefinition>> {
   metrics?: MetricsConfig;
   /** The token-protected inspector API under `/inspector` (docs/INSPECTOR.md). */
   inspector?: InspectorConfig;
+  /** @internal Deterministic ids for the simulation harness. */
+  managerOptions?: ManagerOptions;
 }
 
 type Phase = "idle" | "starting" | "ready" | "stopping" | "stopped";
@@ -108,7 +110,7 @@ export class Registry<A extends Record<string, AnyActorDefinition> = Record<stri
       return app.fetch(request);
     };
     this.upgrade = createUpgradeHandler(
-      { manager: () => this.start(), logger: this.logger, maxMessageBytes: this.maxBodyBytes, accepting: () => this.phase === "ready" },
+      { manager: () => this.start(), logger: this.logger, maxMessageBytes: this.maxBodyBytes, accepting: () => this.phase !== "stopping" && this.phase !== "stopped" },
       this.basePath,
     );
   }
@@ -138,13 +140,21 @@ export class Registry<A extends Record<string, AnyActorDefinition> = Record<stri
     await this.metrics.ready;
     const store = this.createStore();
     await store.open();
+    const manager = new ActorManager(this.types, store, new GroupCommitter(store), this.logger, this.config.managerOptions);
+    try {
+      // Ready only once alarms are armed and the queue backlog is restored: /health says so.
+      await manager.startBackgroundWork();
+    } catch (err) {
+      // Nothing half-started stays behind: the next request or start() tries again from scratch.
+      await manager.shutdown().catch(() => {});
+      await store.close().catch(() => {});
+      throw err;
+    }
     this.store = store;
-    const manager = new ActorManager(this.types, store, new GroupCommitter(store), this.logger);
     this.manager = manager;
     this.phase = "ready";
-    await manager.startBackgroundWork();
     this.logger.info({ mode: this.mode, actors: [...this.types.keys()] }, "troupe registry ready");
-    return this.manager;
+    return manager;
   }
 
   private startInBackground(): void {

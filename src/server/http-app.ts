@@ -74,14 +74,13 @@ export function createHttpApp(deps: HttpAppDeps, basePath = "/"): Hono {
   // Raw HTTP for onRequest: the actor sees the path after /request, with the query string.
   const rawRequest = async (c: Context) => {
     const manager = await deps.manager();
-    const inst = await manager.instance(c.req.param("actorId")!);
     const url = new URL(c.req.url);
     const marker = `/actors/${c.req.param("actorId")}/request`;
     url.pathname = url.pathname.slice(url.pathname.indexOf(marker) + marker.length) || "/";
     const raw = c.req.raw;
     const hasBody = raw.method !== "GET" && raw.method !== "HEAD";
     const body = hasBody ? await raw.arrayBuffer() : undefined;
-    return inst.raw.handleRequest(new Request(url, { method: raw.method, headers: raw.headers, body }));
+    return manager.handleRequest(c.req.param("actorId")!, new Request(url, { method: raw.method, headers: raw.headers, body }));
   };
   app.all("/actors/:actorId/request", limit, rawRequest);
   app.all("/actors/:actorId/request/*", limit, rawRequest);

@@ -176,12 +176,23 @@ async function serveRawSocket(ws: WebSocket, actorId: string, path: string, req:
     if (control.onMessage) control.onMessage(value);
     else early.push(value);
   });
-  ws.on("close", (code, reason) => control.onClose?.(code, reason.toString()));
+  const closed: { with?: [number, string] } = {};
+  ws.on("close", (code, reason) => {
+    closed.with = [code, reason.toString()];
+    control.onClose?.(code, reason.toString());
+  });
   ws.on("error", (err) => deps.logger.debug({ err }, "raw WebSocket error"));
   try {
     const manager = await deps.manager();
     const instance = await manager.instance(actorId);
+    if (closed.with) return;
     await instance.raw.openSocket(control, { url: path, headers: req.headers });
+    // Closed while onWebSocket ran: the actor registered a socket that is already gone.
+    const late = closed.with as [number, string] | undefined;
+    if (late) {
+      control.onClose?.(...late);
+      return;
+    }
     for (const m of early.splice(0)) control.onMessage?.(m);
   } catch (err) {
     const pub = toPublicError(err);

@@ -5,28 +5,33 @@ export interface CommitObserver {
   committed(bytes: number, seconds: number): void;
 }
 
-interface Pending {
-  write: StoreWrite;
+/** One `enqueue` call: its writes land together, and its promise settles on its own. */
+interface Ticket {
+  writes: StoreWrite[];
   observer: CommitObserver | undefined;
+  /** Whose writes these are; `discard(owner)` drops them. Undefined: nobody can discard them. */
+  owner: object | undefined;
   enqueuedAt: number;
-}
-
-interface Batch {
-  entries: Pending[];
-  /** Latest state write per actor: later snapshots replace earlier ones in the same batch. */
-  stateIndex: Map<string, number>;
-  promise: Promise<void>;
   resolve: () => void;
   reject: (err: unknown) => void;
+}
+
+/** The discarded writes were never attempted: their promise says so, rather than "durable". */
+export class CommitDiscarded extends Error {
+  constructor() {
+    super("The write was discarded before it was attempted: an earlier commit of its actor failed");
+    this.name = "CommitDiscarded";
+  }
 }
 
 /**
  * Groups writes that arrive while a commit is being prepared or is in flight into one
  * store transaction, so many concurrent actions share one fsync. Batches run one at a
- * time, which lets a failed batch's actors drop their queued writes before they land.
+ * time, which lets a failed batch's owners drop their queued writes before they land.
+ * Each call has its own promise: a discarded call is rejected, never acknowledged.
  */
 export class GroupCommitter {
-  private next: Batch | undefined;
+  private next: Ticket[] = [];
   private flushing = false;
   private idleWaiters: Array<() => void> = [];
 
@@ -34,62 +39,47 @@ export class GroupCommitter {
 
   /**
    * Resolves when the writes are durable; rejects if their batch failed (nothing of it
-   * applied). The writes of one call always land in the same batch. `observer` hears about
-   * the state write.
+   * applied) or they were discarded. The writes of one call always land in the same batch.
    */
-  enqueue(writes: StoreWrite | readonly StoreWrite[], observer?: CommitObserver): Promise<void> {
-    const batch = (this.next ??= this.newBatch());
-    const wasEmpty = batch.entries.length === 0;
-    const now = performance.now();
-    for (const write of Array.isArray(writes) ? writes : [writes as StoreWrite]) {
-      const entry: Pending = { write, observer: write.kind === "state" ? observer : undefined, enqueuedAt: now };
-      if (write.kind === "state") {
-        const at = batch.stateIndex.get(write.actorId);
-        if (at !== undefined) {
-          // A later snapshot of the same actor replaces the earlier one in this batch.
-          batch.entries[at] = { ...entry, enqueuedAt: batch.entries[at]!.enqueuedAt };
-          continue;
-        }
-        batch.stateIndex.set(write.actorId, batch.entries.length);
-      }
-      batch.entries.push(entry);
-    }
-    if (!this.flushing && wasEmpty && batch.entries.length > 0) setImmediate(() => void this.flush());
-    return batch.promise;
+  enqueue(writes: StoreWrite | readonly StoreWrite[], observer?: CommitObserver, owner?: object): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const list = Array.isArray(writes) ? [...(writes as StoreWrite[])] : [writes as StoreWrite];
+      this.next.push({ writes: list, observer, owner, enqueuedAt: performance.now(), resolve, reject });
+      if (!this.flushing && this.next.length === 1) setImmediate(() => void this.flush());
+    });
   }
 
-  /** Removes an actor's not-yet-started writes (its in-memory state was abandoned). */
-  discard(actorId: string): void {
-    const batch = this.next;
-    if (!batch) return;
-    batch.entries = batch.entries.filter((e) => writeActor(e.write) !== actorId);
-    batch.stateIndex.clear();
-    batch.entries.forEach((e, i) => e.write.kind === "state" && batch.stateIndex.set(e.write.actorId, i));
+  /** Drops an owner's not-yet-started writes (its in-memory state was abandoned) and rejects them. */
+  discard(owner: object): void {
+    const kept: Ticket[] = [];
+    for (const t of this.next) {
+      if (t.owner === owner) t.reject(new CommitDiscarded());
+      else kept.push(t);
+    }
+    this.next = kept;
   }
 
   /** Resolves once every write enqueued so far has been attempted. */
   drain(): Promise<void> {
-    if (!this.flushing && !this.next) return Promise.resolve();
+    if (!this.flushing && this.next.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   private async flush(): Promise<void> {
     if (this.flushing) return;
     this.flushing = true;
-    while (this.next) {
-      const batch = this.next;
-      this.next = undefined;
-      if (batch.entries.length === 0) {
-        batch.resolve();
-        continue;
-      }
+    while (this.next.length > 0) {
+      const tickets = this.next;
+      this.next = [];
       try {
-        await this.store.write(batch.entries.map((e) => e.write));
+        await this.store.write(coalesce(tickets));
         const now = performance.now();
-        for (const e of batch.entries) if (e.observer && e.write.kind === "state") e.observer.committed(e.write.state.byteLength, (now - e.enqueuedAt) / 1000);
-        batch.resolve();
+        for (const t of tickets) {
+          if (t.observer) for (const w of t.writes) if (w.kind === "state") t.observer.committed(w.state.byteLength, (now - t.enqueuedAt) / 1000);
+          t.resolve();
+        }
       } catch (err) {
-        batch.reject(err);
+        for (const t of tickets) t.reject(err);
       }
       // Let rejection handlers (which may discard writes of the failed actors) run first.
       await new Promise<void>((r) => setImmediate(r));
@@ -99,20 +89,26 @@ export class GroupCommitter {
     this.idleWaiters = [];
     for (const w of waiters) w();
   }
-
-  private newBatch(): Batch {
-    let resolve!: () => void;
-    let reject!: (err: unknown) => void;
-    const promise = new Promise<void>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    // A batch nobody awaits must not crash the process with an unhandled rejection.
-    promise.catch(() => {});
-    return { entries: [], stateIndex: new Map(), promise, resolve, reject };
-  }
 }
 
-function writeActor(w: StoreWrite): string {
-  return w.kind === "create" ? w.record.id : w.actorId;
+/** One batch's writes in order; of an actor's state snapshots only the last is written. */
+function coalesce(tickets: readonly Ticket[]): StoreWrite[] {
+  if (tickets.length === 1) return tickets[0]!.writes;
+  const out: StoreWrite[] = [];
+  const stateAt = new Map<string, number>();
+  for (const t of tickets) {
+    for (const w of t.writes) {
+      if (w.kind === "state") {
+        const at = stateAt.get(w.actorId);
+        // A later snapshot replaces the earlier one in place: it includes every earlier change.
+        if (at !== undefined) {
+          out[at] = w;
+          continue;
+        }
+        stateAt.set(w.actorId, out.length);
+      }
+      out.push(w);
+    }
+  }
+  return out;
 }

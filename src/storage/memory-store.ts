@@ -12,15 +12,14 @@ export class MemoryStore implements ActorStore {
   /** Per actor: hex-encoded key -> [key, value]; hex keeps bytewise order when sorted as strings. */
   private readonly kv = new Map<string, Map<string, [Uint8Array, Uint8Array]>>();
   private readonly alarms = new Map<string, StoredAlarm>();
-  private readonly databases = new Map<string, Database.Database>();
+  /** Each actor database's committed image: a connection starts from it and sees only what committed. */
+  private readonly images = new Map<string, Buffer>();
   /** seq -> message (with its dead flag). */
   private readonly messages = new Map<number, StoredMessage & { dead: boolean }>();
+  private readonly sqlSeqs = new Map<string, number>();
 
   async open(): Promise<void> {}
-  async close(): Promise<void> {
-    for (const db of this.databases.values()) db.close();
-    this.databases.clear();
-  }
+  async close(): Promise<void> {}
 
   async findByKey(name: string, key: readonly string[]): Promise<ActorRecord | undefined> {
     const id = this.byKey.get(indexKey(name, key));
@@ -80,26 +79,44 @@ export class MemoryStore implements ActorStore {
   }
 
   actorDatabaseTables(actorId: string): Array<{ name: string; rows: number }> {
-    const db = this.databases.get(actorId);
-    return db ? tableCounts(db) : [];
+    const image = this.images.get(actorId);
+    if (!image) return [];
+    const db = new Database(image, { readonly: true });
+    try {
+      return tableCounts(db);
+    } finally {
+      db.close();
+    }
   }
 
-  /** In-memory databases live as long as the store, so they survive the actor sleeping. */
+  /** A private in-memory connection from the committed image, as a file connection would be. */
   openActorDatabase(actorId: string): Database.Database {
-    let db = this.databases.get(actorId);
-    if (!db) {
-      db = new Database(":memory:");
-      db.pragma("trusted_schema = OFF");
-      this.databases.set(actorId, db);
-    }
+    const image = this.images.get(actorId);
+    const db = image ? new Database(image) : new Database(":memory:");
+    db.pragma("trusted_schema = OFF");
+    if (!image) this.images.set(actorId, db.serialize());
     return db;
   }
 
-  releaseActorDatabase(): void {}
+  /** A transaction committed on `db`: its image becomes what later connections start from. */
+  actorDatabaseCommitted(actorId: string, db: Database.Database): void {
+    if (this.images.has(actorId)) this.images.set(actorId, db.serialize());
+  }
+
+  releaseActorDatabase(_actorId: string, db: Database.Database): void {
+    if (db.open) db.close();
+  }
 
   deleteActorDatabase(actorId: string): void {
-    this.databases.get(actorId)?.close();
-    this.databases.delete(actorId);
+    this.images.delete(actorId);
+  }
+
+  async sqlApplied(actorId: string): Promise<number> {
+    return this.sqlSeqs.get(actorId) ?? 0;
+  }
+
+  hasActorDatabase(actorId: string): boolean {
+    return this.images.has(actorId);
   }
 
   async loadAlarms(): Promise<StoredAlarm[]> {
@@ -121,6 +138,7 @@ export class MemoryStore implements ActorStore {
         this.records.delete(w.actorId);
         this.states.delete(w.actorId);
         this.kv.delete(w.actorId);
+        this.sqlSeqs.delete(w.actorId);
         for (const [id, a] of this.alarms) if (a.actorId === w.actorId) this.alarms.delete(id);
         for (const [seq, m] of this.messages) if (m.actorId === w.actorId) this.messages.delete(seq);
       } else if (w.kind === "kvPut") {
@@ -129,9 +147,14 @@ export class MemoryStore implements ActorStore {
         m.set(hex(w.key), [w.key, w.value]);
       } else if (w.kind === "kvDelete") this.kv.get(w.actorId)?.delete(hex(w.key));
       else if (w.kind === "alarmSet") this.alarms.set(w.alarm.id, w.alarm);
-      else if (w.kind === "queuePush") this.messages.set(w.message.seq, { ...w.message, dead: false });
+      else if (w.kind === "queuePush") {
+        // A message for an actor destroyed meanwhile would be an orphan nobody reads.
+        if (this.records.has(w.actorId)) this.messages.set(w.message.seq, { ...w.message, dead: false });
+      }
       else if (w.kind === "queueAck") {
         if (this.messages.get(w.seq)?.actorId === w.actorId) this.messages.delete(w.seq);
+      } else if (w.kind === "sqlApplied") {
+        if (this.records.has(w.actorId) && w.seq > (this.sqlSeqs.get(w.actorId) ?? 0)) this.sqlSeqs.set(w.actorId, w.seq);
       } else if (w.kind === "queueRetry") {
         const m = this.messages.get(w.seq);
         if (m?.actorId === w.actorId) Object.assign(m, { attempts: w.attempts, availableAt: w.availableAt, dead: w.dead });

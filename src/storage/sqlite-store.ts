@@ -16,7 +16,7 @@ export interface SqliteStoreOptions {
   durability?: "full" | "process";
 }
 
-const SCHEMA_VERSION = 3;
+const SCHEMA_VERSION = 4;
 
 interface Row {
   id: string;
@@ -69,7 +69,8 @@ export class SqliteStore implements ActorStore {
       alarmSet: db.prepare("INSERT OR REPLACE INTO alarms (id, actor_id, actor_name, fire_at, action, args) VALUES (?, ?, ?, ?, ?, ?)"),
       alarmDelete: db.prepare("DELETE FROM alarms WHERE id = ? AND actor_id = ?"),
       alarmDeleteAll: db.prepare("DELETE FROM alarms WHERE actor_id = ?"),
-      qPush: db.prepare("INSERT INTO queue_messages (actor_id, seq, queue, body, enqueued_at, attempts, available_at) VALUES (?, ?, ?, ?, ?, ?, ?)"),
+      // A message for an actor destroyed meanwhile would be an orphan nobody reads.
+      qPush: db.prepare("INSERT INTO queue_messages (actor_id, seq, queue, body, enqueued_at, attempts, available_at) SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM actors WHERE id = ?)"),
       qAck: db.prepare("DELETE FROM queue_messages WHERE actor_id = ? AND seq = ?"),
       qRetry: db.prepare("UPDATE queue_messages SET attempts = ?, available_at = ?, dead = ? WHERE actor_id = ? AND seq = ?"),
       qDeleteAll: db.prepare("DELETE FROM queue_messages WHERE actor_id = ?"),
@@ -80,6 +81,9 @@ export class SqliteStore implements ActorStore {
         "SELECT q.actor_id, a.name, q.queue, COUNT(*) AS n FROM queue_messages q JOIN actors a ON a.id = q.actor_id WHERE q.dead = 0 GROUP BY q.actor_id, q.queue",
       ),
       qMaxSeq: db.prepare<[], { m: number | null }>("SELECT MAX(seq) AS m FROM queue_messages"),
+      sqlApplied: db.prepare("INSERT INTO actor_sql (actor_id, applied) SELECT ?, ? WHERE EXISTS (SELECT 1 FROM actors WHERE id = ?) ON CONFLICT (actor_id) DO UPDATE SET applied = max(applied, excluded.applied)"),
+      sqlAppliedGet: db.prepare<[string], { applied: number }>("SELECT applied FROM actor_sql WHERE actor_id = ?"),
+      sqlDelete: db.prepare("DELETE FROM actor_sql WHERE actor_id = ?"),
       alarmsAll: db.prepare<[], { id: string; actor_id: string; actor_name: string; fire_at: number; action: string; args: Buffer }>("SELECT id, actor_id, actor_name, fire_at, action, args FROM alarms"),
     };
   }
@@ -120,9 +124,10 @@ export class SqliteStore implements ActorStore {
           s.kvDeleteAll.run(w.actorId);
           s.alarmDeleteAll.run(w.actorId);
           s.qDeleteAll.run(w.actorId);
-        } else if (w.kind === "queuePush") {
+          s.sqlDelete.run(w.actorId);
+        } else if (w.kind === "sqlApplied") s.sqlApplied.run(w.actorId, w.seq, w.actorId); else if (w.kind === "queuePush") {
           const m = w.message;
-          s.qPush.run(w.actorId, m.seq, m.queue, m.body, m.enqueuedAt, m.attempts, m.availableAt);
+          s.qPush.run(w.actorId, m.seq, m.queue, m.body, m.enqueuedAt, m.attempts, m.availableAt, w.actorId);
         } else if (w.kind === "queueAck") s.qAck.run(w.actorId, w.seq);
         else if (w.kind === "queueRetry") s.qRetry.run(w.attempts, w.availableAt, w.dead ? 1 : 0, w.actorId, w.seq); else if (w.kind === "kvPut") s.kvPut.run(w.actorId, w.key, w.value);
         else if (w.kind === "kvDelete") s.kvDelete.run(w.actorId, w.key);
@@ -188,6 +193,14 @@ export class SqliteStore implements ActorStore {
     return (this.open_().prepare(sql).all(...params) as Row[]).map(toRecord);
   }
 
+  async sqlApplied(actorId: string): Promise<number> {
+    return this.stmts.sqlAppliedGet.get(actorId)?.applied ?? 0;
+  }
+
+  hasActorDatabase(actorId: string): boolean {
+    return fs.existsSync(path.join(this.opts.dataDir, "actors", `${actorId}.db`));
+  }
+
   actorDatabaseTables(actorId: string): Array<{ name: string; rows: number }> {
     const file = path.join(this.opts.dataDir, "actors", `${actorId}.db`);
     if (!fs.existsSync(file)) return [];
@@ -208,6 +221,9 @@ export class SqliteStore implements ActorStore {
     db.pragma("trusted_schema = OFF");
     return db;
   }
+
+  /** The file is the durable copy: nothing to do. */
+  actorDatabaseCommitted(): void {}
 
   releaseActorDatabase(_actorId: string, db: Database.Database): void {
     if (db.open) db.close();
@@ -267,6 +283,10 @@ function migrate(db: Database.Database): void {
           PRIMARY KEY (actor_id, seq)
         ) WITHOUT ROWID;
       `);
+    }
+    if (version < 4) {
+      // v4: how far each actor's SQL redo records are applied (src/actor/sql-turn.ts).
+      db.exec("CREATE TABLE actor_sql (actor_id TEXT PRIMARY KEY, applied INTEGER NOT NULL) WITHOUT ROWID;");
     }
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   })();

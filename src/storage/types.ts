@@ -55,9 +55,11 @@ export type StoreWrite =
   | { kind: "alarmDelete"; actorId: string; alarmId: string }
   | { kind: "queuePush"; actorId: string; message: StoredMessage }
   /** Removes a message: handled, or taken by c.queue.next(). */
-  | { kind: "queueAck"; actorId: string; seq: number }
+  | { kind: "queueAck"; actorId: string; seq: number; queue: string }
   /** A failed attempt: count it and back off; `dead` moves it to the dead letters. */
-  | { kind: "queueRetry"; actorId: string; seq: number; attempts: number; availableAt: number; dead: boolean };
+  | { kind: "queueRetry"; actorId: string; seq: number; queue: string; attempts: number; availableAt: number; dead: boolean }
+  /** The actor's SQL redo records up to `seq` are applied (src/actor/sql-turn.ts). */
+  | { kind: "sqlApplied"; actorId: string; seq: number };
 
 export interface ActorStore {
   /** A short name for logs and metadata, e.g. "sqlite" or "memory". */
@@ -76,6 +78,8 @@ export interface ActorStore {
   kvGet(actorId: string, key: Uint8Array): Promise<Uint8Array | undefined>;
   /** Entries in key order (bytewise), or reverse order; at most `limit`. */
   kvList(actorId: string, range: KvRange): Promise<Array<[Uint8Array, Uint8Array]>>;
+  /** The last SQL redo seq applied for the actor (0 if none). */
+  sqlApplied(actorId: string): Promise<number>;
   /** Every stored alarm, for the scheduler to arm at startup. */
   loadAlarms(): Promise<StoredAlarm[]>;
   /** Live (not dead) messages of one actor, in seq order. */
@@ -88,8 +92,12 @@ export interface ActorStore {
   listActors(q: { name?: string; keyPrefix?: readonly string[]; afterId?: string; limit: number }): Promise<ActorRecord[]>;
   /** Tables of the actor's SQL database with their row counts (read-only; empty if it has none). */
   actorDatabaseTables(actorId: string): Array<{ name: string; rows: number }>;
+  /** True if the actor has an SQL database (it used `c.db`). */
+  hasActorDatabase(actorId: string): boolean;
   /** The actor's own SQL database (opened on first use by `c.db`). */
   openActorDatabase(actorId: string): Database.Database;
+  /** A transaction on the actor's database committed (a store without files keeps its image). */
+  actorDatabaseCommitted(actorId: string, db: Database.Database): void;
   /** The instance is unloading: close the database if the store reopens it later. */
   releaseActorDatabase(actorId: string, db: Database.Database): void;
   /** The actor was destroyed: remove its database. */

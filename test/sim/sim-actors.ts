@@ -1,0 +1,130 @@
+import { actor, UserError } from "../../src/index.js";
+
+/** What a write does besides changing state (bit flags). */
+export const KV = 1;
+export const SQL = 2;
+export const EVENT = 4;
+export const ALARM = 8;
+
+/** How a write ends. */
+export type Mode = "ok" | "throw" | "hang" | "slow";
+
+export const TIMEOUT_MS = 100;
+export const SLEEP_MS = 40;
+export const ALARM_MS = 30;
+export const SLOW_MS = 30;
+
+/** The harness's view into each world's actors: who lives, what ran. */
+export interface Probe {
+  /** createVars: a new instance of `actorId`; returns its token. */
+  born(actorId: string): number;
+  slept(actorId: string, token: number): void;
+  handlerRan(actorId: string, messageId: number): void;
+}
+
+const never = () => new Promise<never>(() => {});
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function finish(mode: Mode): Promise<void> {
+  if (mode === "throw") throw new UserError("refused on purpose", { code: "sim_refused" });
+  if (mode === "hang") await never();
+  if (mode === "slow") await sleep(SLOW_MS);
+}
+
+/** The actor types of a simulated world, wired to its probe. */
+export function simActors(probe: Probe) {
+  const acct = actor({
+    state: { ops: [] as number[], handled: [] as number[], fired: [] as number[], taken: [] as number[] },
+    createVars: (c) => ({ token: probe.born(c.actorId) }),
+    onSleep: (c) => probe.slept(c.actorId, c.vars.token),
+    onDestroy: (c) => probe.slept(c.actorId, c.vars.token),
+    onConnect: (_c, conn) => {
+      if ((conn.params as { bad?: boolean } | undefined)?.bad) throw new UserError("not admitted", { code: "sim_refused" });
+    },
+    db: { migrations: ["CREATE TABLE ops (id INTEGER PRIMARY KEY)"] },
+    options: { sleepTimeoutMs: SLEEP_MS, actionTimeoutMs: TIMEOUT_MS },
+    queues: {
+      jobs: {
+        handler: async (c, body: { id: number; hang?: boolean; sql?: boolean }) => {
+          probe.handlerRan(c.actorId, body.id);
+          if (body.hang) await never();
+          c.state.handled.push(body.id);
+          await c.kv.put(`h:${body.id}`, 1);
+          if (body.sql) c.db.run("INSERT OR IGNORE INTO ops (id) VALUES (?)", [-body.id]);
+          return body.id;
+        },
+        maxAttempts: 2,
+        backoffMs: 10,
+      },
+      inbox: {},
+    },
+    actions: {
+      write: async (c, op: number, kinds: number, mode: Mode) => {
+        c.state.ops.push(op);
+        if (kinds & KV) await c.kv.put(`op:${op}`, op);
+        if (kinds & SQL) c.db.run("INSERT INTO ops (id) VALUES (?)", [op]);
+        if (kinds & EVENT) c.broadcast("op", op);
+        if (kinds & ALARM) c.schedule.after(ALARM_MS, "fired", op);
+        await finish(mode);
+        return op;
+      },
+      fired: (c, op: number) => {
+        c.state.fired.push(op);
+      },
+      sleepNow: (c) => c.sleep(),
+      destroyMe: (c) => c.destroy(),
+      /** Calls another actor: a chain of turns through c.client(). */
+      relay: async (c, key: string, op: number) => (c.client() as any).acct.getOrCreate([key]).write(op, KV, "ok"),
+      /** A→B→A: B calls back into A, whose turn is waiting on B. */
+      ping: async (c, key: string) => (c.client() as any).acct.getOrCreate([key]).pong(c.key[0]),
+      pong: async (c, back: string) => {
+        const h = (c.client() as any).acct.getOrCreate([back]);
+        await h.count();
+        // Which actor answered: a destroyed caller's key may name a new actor by now.
+        return h.resolve();
+      },
+      count: (c) => c.state.ops.length,
+      take: async (c, timeoutMs: number) => {
+        const m = await c.queue.next<{ id: number }>("inbox", { timeoutMs });
+        if (m) c.state.taken.push(m.body.id);
+        return m?.body.id ?? null;
+      },
+      audit: async (c) => {
+        const kv = (await c.kv.list({ prefix: "op:" })).map(([, v]) => v as number);
+        const handledKv = (await c.kv.list({ prefix: "h:" })).map(([k]) => Number(String(k).slice(2)));
+        const sql = (c.db.query<{ id: number }>("SELECT id FROM ops ORDER BY id")).map((r) => r.id);
+        return { state: c.state, kv, handledKv, sql };
+      },
+    },
+    onRequest: (c) => new Response(String(c.state.ops.length)),
+    onWebSocket: (_c, ws) => {
+      ws.onMessage((d) => ws.send(d));
+    },
+  });
+
+  // Reentrant: turns overlap, each must commit only its own writes and events.
+  const room = actor({
+    state: { ops: [] as number[] },
+    createVars: (c) => ({ token: probe.born(c.actorId) }),
+    onSleep: (c) => probe.slept(c.actorId, c.vars.token),
+    onDestroy: (c) => probe.slept(c.actorId, c.vars.token),
+    options: { sleepTimeoutMs: SLEEP_MS, actionTimeoutMs: TIMEOUT_MS, reentrant: true },
+    actions: {
+      write: async (c, op: number, _kinds: number, mode: Mode, delayMs = 5) => {
+        await c.kv.put(`op:${op}`, op);
+        c.broadcast("op", op);
+        await sleep(delayMs);
+        if (mode === "throw") throw new UserError("refused on purpose", { code: "sim_refused" });
+        if (mode === "hang") await never();
+        c.state.ops.push(op);
+        return op;
+      },
+      audit: async (c) => {
+        const kv = (await c.kv.list({ prefix: "op:" })).map(([, v]) => v as number);
+        return { state: c.state, kv, handledKv: [], sql: [] };
+      },
+    },
+  });
+
+  return { acct, room };
+}
