@@ -334,6 +334,8 @@ export class ActorInstance {
       this.enqueue({
         label: `alarm:${alarm.action}`,
         run: (_inst, ctx) => {
+          // Cancelled while it waited for its turn: a cancel that said "true" means it never runs.
+          if (!this.alarmPending(alarm.id)) return undefined;
           onStart?.();
           if (!fn) throw errors.actionNotFound(this.type.name, alarm.action);
           return fn(ctx, ...(cbor.decode(alarm.args) as unknown[]));
@@ -351,6 +353,12 @@ export class ActorInstance {
         finalWrites: (inst) => inst.stageAlarm(alarm.id, null),
       });
     });
+  }
+
+  /** True while an alarm is neither cancelled by a staged turn nor gone from the clock. */
+  private alarmPending(id: string): boolean {
+    if (this.stagedAlarms.has(id)) return this.stagedAlarms.get(id) !== null;
+    return this.host.alarmsOf(this.id).some((a) => a.id === id);
   }
 
   /** Runs a lifecycle hook as a turn (so its state changes commit like an action's). */
@@ -842,15 +850,18 @@ export class ActorInstance {
     this.stoppedSignal.resolve();
   }
 
-  /** True once the instance was abandoned (timeout or failed commit). */
+  /** True once the instance was abandoned (timeout or failed commit), even after it is stopped. */
   get crashed(): boolean {
-    return this.status === "crashed";
+    return this.abandoned;
   }
+
+  private abandoned = false;
 
   /** Abandons this instance; queued calls move to a fresh one loaded from the store. */
   private crash(cause: "timeout" | "commit_failed"): void {
     if (this.status === "crashed" || this.status === "stopped") return;
     this.status = "crashed";
+    this.abandoned = true;
     clearTimeout(this.sleepTimer);
     this.queues?.close();
     // The abandoned turn may still hold the SQL write lock; a fresh instance needs the database.

@@ -67,6 +67,8 @@ export const errors = {
     new TroupeError("actor", "actor_stopping", "The actor is going to sleep; the call was not run, and a retry wakes it", { status: 503 }),
   callCycle: (chain: readonly string[]) =>
     new TroupeError("actor", "call_cycle", `c.client() call cycle: ${chain.map((id) => truncate(id)).join(" -> ")}; a non-reentrant actor waiting on this call cannot take it`, { status: 409, metadata: { chain } }),
+  queueWaitInterrupted: (messageId: number) =>
+    new TroupeError("queue", "queue_wait_interrupted", `The server is shutting down before the handler ran; the message stays queued (id ${messageId}) and is handled after restart`, { status: 503, metadata: { messageId } }),
   invalidState: (detail: string) => new TroupeError("actor", "invalid_state", `Actor state is not storable: ${detail}`, { status: 500 }),
   commitFailed: (cause?: unknown) =>
     new TroupeError("storage", "state_commit_failed", "The actor's state could not be committed; the change was not applied", { status: 500, cause }),

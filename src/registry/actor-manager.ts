@@ -107,6 +107,8 @@ export class ActorManager implements InstanceHost {
     if (opts.wait && !spec.handler) throw errors.invalidRequest(`Queue "${queue}" has no handler, so there is no result to wait for`);
     assertStorable(body, "body");
     if (this.destroying.has(actorId)) throw errors.actorNotFound(actorId);
+    // The lookups above yielded: a shutdown may have begun, and it no longer waits for new writes.
+    if (!this.accepting) throw errors.stopping();
     const now = Date.now();
     const message: StoredMessage = { seq: ++this.lastSeq, actorId, queue, body: cbor.encode(body), enqueuedAt: now, attempts: 0, availableAt: now };
     let waited: Promise<MessageOutcome> | undefined;
@@ -567,6 +569,11 @@ export class ActorManager implements InstanceHost {
     await Promise.all([...this.instances.values()].map((inst) => this.stop(inst, "shutdown")));
     await Promise.allSettled([...this.transitions.values()]);
     await this.committer.drain();
+    // Senders still waiting for a handler hear now: their messages are stored for the next start.
+    for (const [seq, waiter] of [...this.messageWaiters]) {
+      this.messageWaiters.delete(seq);
+      waiter({ ok: false, error: errors.queueWaitInterrupted(seq) });
+    }
   }
 }
 

@@ -18,7 +18,9 @@ export const cmdArb: fc.Arbitrary<Cmd> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ t: fc.constant("destroy" as const), a: slot }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant("relay" as const), a: slot, b: slot }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant("ping" as const), a: slot, b: slot }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant("unarm" as const), a: slot, pick: fc.nat(10), fail: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant("crash" as const) }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant("restart" as const) }) },
   { weight: 5, arbitrary: fc.record({ t: fc.constant("tick" as const), ms: fc.integer({ min: 0, max: 60 }) }) },
   { weight: 5, arbitrary: fc.record({ t: fc.constant("release" as const), n: fc.integer({ min: 1, max: 4 }) }) },
 );

@@ -19,6 +19,7 @@ export interface Probe {
   /** createVars: a new instance of `actorId`; returns its token. */
   born(actorId: string): number;
   slept(actorId: string, token: number): void;
+  woke(actorId: string, token: number): void;
   handlerRan(actorId: string, messageId: number): void;
 }
 
@@ -34,8 +35,11 @@ async function finish(mode: Mode): Promise<void> {
 /** The actor types of a simulated world, wired to its probe. */
 export function simActors(probe: Probe) {
   const acct = actor({
-    state: { ops: [] as number[], handled: [] as number[], fired: [] as number[], taken: [] as number[] },
+    state: { ops: [] as number[], handled: [] as number[], fired: [] as number[], taken: [] as number[], alarmIds: {} as Record<number, string>, greeted: 0 },
     createVars: (c) => ({ token: probe.born(c.actorId) }),
+    // An alarm staged before the instance is live must not wake a second copy of it.
+    onCreate: (c) => void c.schedule.after(0, "greet"),
+    onWake: (c) => probe.woke(c.actorId, c.vars.token),
     onSleep: (c) => probe.slept(c.actorId, c.vars.token),
     onDestroy: (c) => probe.slept(c.actorId, c.vars.token),
     onConnect: (_c, conn) => {
@@ -64,12 +68,22 @@ export function simActors(probe: Probe) {
         if (kinds & KV) await c.kv.put(`op:${op}`, op);
         if (kinds & SQL) c.db.run("INSERT INTO ops (id) VALUES (?)", [op]);
         if (kinds & EVENT) c.broadcast("op", op);
-        if (kinds & ALARM) c.schedule.after(ALARM_MS, "fired", op);
+        if (kinds & ALARM) c.state.alarmIds[op] = c.schedule.after(ALARM_MS, "fired", op);
         await finish(mode);
         return op;
       },
       fired: (c, op: number) => {
         c.state.fired.push(op);
+      },
+      greet: (c) => {
+        c.state.greeted++;
+      },
+      /** Cancels the alarm a write set; false if it is gone (fired or cancelled). */
+      unarm: (c, op: number, mode: Mode) => {
+        const id = c.state.alarmIds[op];
+        const cancelled = id !== undefined && c.schedule.cancel(id);
+        if (mode === "throw") throw new UserError("refused on purpose", { code: "sim_refused" });
+        return cancelled;
       },
       sleepNow: (c) => c.sleep(),
       destroyMe: (c) => c.destroy(),
@@ -106,6 +120,7 @@ export function simActors(probe: Probe) {
   const room = actor({
     state: { ops: [] as number[] },
     createVars: (c) => ({ token: probe.born(c.actorId) }),
+    onWake: (c) => probe.woke(c.actorId, c.vars.token),
     onSleep: (c) => probe.slept(c.actorId, c.vars.token),
     onDestroy: (c) => probe.slept(c.actorId, c.vars.token),
     options: { sleepTimeoutMs: SLEEP_MS, actionTimeoutMs: TIMEOUT_MS, reentrant: true },

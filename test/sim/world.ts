@@ -29,6 +29,8 @@ export type Cmd =
   | { t: "destroy"; a: number }
   | { t: "relay"; a: number; b: number }
   | { t: "ping"; a: number; b: number }
+  | { t: "unarm"; a: number; pick: number; fail: boolean }
+  | { t: "restart" }
   | { t: "crash" }
   | { t: "tick"; ms: number }
   | { t: "release"; n: number };
@@ -77,6 +79,7 @@ interface Live {
   instances: ActorInstance[];
   tokens: Map<number, { actorId: string; instance?: ActorInstance }>;
   slept: Set<number>;
+  woke: Set<number>;
   handlerRuns: Map<number, number>;
   conns: Array<{ actorId: string; conn?: Conn; inst?: ActorInstance; closed: boolean }>;
   sockets: Array<{ control: RawSocketControl; closed: boolean }>;
@@ -103,6 +106,8 @@ export class World {
   private readonly calls: Call[] = [];
   private readonly writes = new Map<number, WriteRecord>();
   private readonly sends = new Map<number, { actorId: string; queue: string; hang: boolean; outcome?: Outcome }>();
+  /** Cancellations of acknowledged alarms, by the write that set them. */
+  private readonly unarms = new Map<number, { outcome?: Outcome; cancelled?: boolean }>();
   /** Actors a destroy may have reached: their data is no longer owed. */
   private readonly gone = new Set<string>();
   /** Calls of the current process still waiting for an answer. */
@@ -140,17 +145,20 @@ export class World {
     const store = new FaultyStore(this.disk, this.s, faultFree ? { fail: 0, late: 0, sqlFull: 0 } : this.rates, this.random);
     const tokens = new Map<number, { actorId: string; instance?: ActorInstance }>();
     const slept = new Set<number>();
+    const woke = new Set<number>();
+    const instances: ActorInstance[] = [];
     const handlerRuns = new Map<number, number>();
     const probe: Probe = {
       born: (actorId) => {
         const token = this.nextToken++;
-        tokens.set(token, { actorId });
+        // createVars runs right after the instance is built: the newest one of this id is it.
+        tokens.set(token, { actorId, instance: instances.findLast((i) => i.id === actorId) });
         return token;
       },
       slept: (_id, token) => void slept.add(token),
+      woke: (_id, token) => void woke.add(token),
       handlerRan: (_id, msg) => void handlerRuns.set(msg, (handlerRuns.get(msg) ?? 0) + 1),
     };
-    const instances: ActorInstance[] = [];
     const registry = setup({
       use: simActors(probe),
       storage: store,
@@ -161,7 +169,7 @@ export class World {
     const started = registry.start();
     const manager = await this.settle(started);
     this.allStores.push(store);
-    this.live = { epoch, registry, store, manager, instances, tokens, slept, handlerRuns, conns: [], sockets: [] };
+    this.live = { epoch, registry, store, manager, instances, tokens, slept, woke, handlerRuns, conns: [], sockets: [] };
   }
 
   /** Runs the world until `p` settles (releasing scheduled work and moving the clock). */
@@ -192,6 +200,14 @@ export class World {
         break;
       case "crash":
         await this.crash();
+        break;
+      case "restart":
+        for (const c of this.live.conns) c.closed = true;
+        await this.shutdown();
+        // Calls that raced the shutdown get their (refusing) answers from the stopped registry.
+        await this.runUntil(() => this.outstanding.size === 0);
+        this.failOutstanding();
+        await this.boot();
         break;
       default:
         this.issue(cmd);
@@ -230,7 +246,7 @@ export class World {
           const body = { body: { id: msg, hang: cmd.t === "send" && cmd.hang, sql: cmd.t === "send" && cmd.sql }, wait, timeoutMs: 5_000 };
           const r = await this.http("POST", `/actors/${id}/queue/${queue}`, body);
           // A wait that timed out still means the message is stored.
-          const stored = r.ok || r.code === "queue_wait_timed_out" || r.code === "queue_message_dead";
+          const stored = r.ok || r.code === "queue_wait_timed_out" || r.code === "queue_wait_interrupted" || r.code === "queue_message_dead";
           (rec as { outcome?: Outcome }).outcome = stored ? "ok" : this.outcomeOf(call, r);
           if (!r.ok) this.outcomeOf(call, r);
           else call.outcome = "ok";
@@ -342,6 +358,20 @@ export class World {
         });
         break;
       }
+      case "unarm": {
+        if (slot.type !== "acct") return;
+        const candidates = [...this.writes.values()].filter((wr) => wr.type === "acct" && wr.kinds & ALARM && wr.outcome === "ok" && !this.unarms.has(wr.op));
+        const target = candidates[cmd.pick % Math.max(1, candidates.length)];
+        if (!target) return;
+        const rec: { outcome?: Outcome; cancelled?: boolean } = {};
+        this.unarms.set(target.op, rec);
+        this.track(`unarm ${target.op}${cmd.fail ? " throw" : ""}`, async (call) => {
+          const r = await this.action(target.actorId, "unarm", [target.op, cmd.fail ? "throw" : "ok"]);
+          rec.outcome = this.outcomeOf(call, r);
+          if (r.ok) rec.cancelled = (r.body as { output: boolean }).output;
+        });
+        break;
+      }
       case "ping": {
         const to = SLOTS[cmd.b % 3]!;
         if (slot.type !== "acct" || to.key === slot.key) return;
@@ -427,6 +457,18 @@ export class World {
 
   // ---- crash -------------------------------------------------------------------------
 
+  /** Whatever had no answer yet when its process went away: the caller knows nothing. */
+  private unknownPending(): void {
+    for (const wr of this.writes.values()) if (wr.outcome === undefined) wr.outcome = "unknown";
+    for (const m of this.sends.values()) if (m.outcome === undefined) m.outcome = "unknown";
+    for (const u of this.unarms.values()) if (u.outcome === undefined) u.outcome = "unknown";
+  }
+
+  /** After a graceful stop every call must have its answer already. */
+  private failOutstanding(): void {
+    if (this.outstanding.size > 0) throw new Violation(`shutdown returned with ${this.outstanding.size} calls unanswered: ${[...this.outstanding].map((c) => c.what).join("; ")}`);
+  }
+
   /** The process dies: nothing of it reaches the disk again, its timers are gone; a new one starts. */
   private async crash(): Promise<void> {
     this.disturbed = true;
@@ -438,8 +480,7 @@ export class World {
       c.outcome = "unknown";
       this.outstanding.delete(c);
     }
-    for (const wr of this.writes.values()) if (wr.outcome === undefined) wr.outcome = "unknown";
-    for (const m of this.sends.values()) if (m.outcome === undefined) m.outcome = "unknown";
+    this.unknownPending();
     const now = this.clock.now;
     this.clock.uninstall();
     this.clock = FakeTimers.withGlobal(globalThis).install({
@@ -572,16 +613,14 @@ export class World {
   /** Graceful shutdown ends within a bound and runs onSleep for every live instance. */
   async shutdown(): Promise<void> {
     const w = this.live;
-    const liveTokens = [...w.tokens.keys()].filter((t) => !w.slept.has(t));
-    const liveIds = new Set(w.instances.filter((i) => i.status === "ready").map((i) => i.id));
     const started = Date.now();
     await this.settle(w.registry.shutdown());
     const took = Date.now() - started;
     const bound = 6 * (TIMEOUT_MS + LATE_MAX_MS);
     if (took > bound) throw new Violation(`shutdown took ${took} ms (bound ${bound})`);
-    for (const t of liveTokens) {
-      const id = w.tokens.get(t)!.actorId;
-      if (liveIds.has(id) && !w.slept.has(t)) throw new Violation(`shutdown did not run onSleep for ${id}`);
+    // Every instance that went live and was not abandoned ran onSleep (or onDestroy), creations in flight included.
+    for (const [t, { actorId, instance }] of w.tokens) {
+      if (w.woke.has(t) && !w.slept.has(t) && !instance?.crashed) throw new Violation(`instance ${t} of ${actorId} went live but never ran onSleep (status ${instance?.status})`);
     }
   }
 
@@ -644,7 +683,10 @@ export class World {
         if (wr.kinds & ALARM) {
           alarms++;
           const fired = (a.state.fired ?? []).filter((x) => x === wr.op).length;
-          if (fired !== 1) throw new Violation(`acknowledged alarm of write ${wr.op} fired ${fired} times`);
+          const unarm = this.unarms.get(wr.op);
+          // Cancelled (and told so): never fires. A cancel that failed changed nothing.
+          const expected = unarm?.outcome === "ok" && unarm.cancelled ? [0] : unarm?.outcome === "unknown" ? [0, 1] : [1];
+          if (!expected.includes(fired)) throw new Violation(`acknowledged alarm of write ${wr.op} fired ${fired} times (cancel: ${JSON.stringify(unarm)})`);
         }
       } else if (wr.outcome === "fail") {
         if (inState || inKv || inSql) throw new Violation(`write ${wr.op} was told failed but is visible (state ${inState}, kv ${inKv}, sql ${inSql})`);
@@ -668,6 +710,8 @@ export class World {
       if (m.outcome === "fail" && count > 0) throw new Violation(`message ${msg} was refused but handled`);
     }
     for (const [id, a] of audits) {
+      const greeted = (a.state as { greeted?: number }).greeted;
+      if (greeted !== undefined && greeted !== 1) throw new Violation(`${id}'s onCreate alarm fired ${greeted} times`);
       const taken = a.state.taken ?? [];
       if (new Set(taken).size !== taken.length) throw new Violation(`${id} took a message twice with c.queue.next`);
     }
