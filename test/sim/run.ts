@@ -38,13 +38,14 @@ export interface SimTotals {
   messages: number;
   alarms: number;
   crashes: number;
+  restarts: number;
   commitsFailed: number;
   commitsLate: number;
   sqlFull: number;
 }
 
 export function emptyTotals(): SimTotals {
-  return { runs: 0, steps: 0, writes: 0, messages: 0, alarms: 0, crashes: 0, commitsFailed: 0, commitsLate: 0, sqlFull: 0 };
+  return { runs: 0, steps: 0, writes: 0, messages: 0, alarms: 0, crashes: 0, restarts: 0, commitsFailed: 0, commitsLate: 0, sqlFull: 0 };
 }
 
 /** One schedule: the steps, then quiescence, shutdown, a clean restart and the audit. */
@@ -69,7 +70,8 @@ export async function runSchedule(s: fc.Scheduler, rates: FaultRates, faultSeed:
       totals.writes += audited.writes;
       totals.messages += audited.messages;
       totals.alarms += audited.alarms;
-      totals.crashes += st.worlds - 2;
+      totals.crashes += st.crashes;
+      totals.restarts += st.restarts;
       totals.commitsFailed += st.failed;
       totals.commitsLate += st.late;
       totals.sqlFull += st.sqlFull;

@@ -202,6 +202,7 @@ export class World {
         await this.crash();
         break;
       case "restart":
+        this.restarts++;
         for (const c of this.live.conns) c.closed = true;
         await this.shutdown();
         // Calls that raced the shutdown get their (refusing) answers from the stopped registry.
@@ -472,6 +473,7 @@ export class World {
   /** The process dies: nothing of it reaches the disk again, its timers are gone; a new one starts. */
   private async crash(): Promise<void> {
     this.disturbed = true;
+    this.crashes++;
     const old = this.live;
     old.store.kill();
     // Its callers lost the connection: they were told nothing.
@@ -730,8 +732,12 @@ export class World {
   }
 
   get stats() {
-    return { ...this.live.store.stats, worlds: this.epoch, calls: this.calls.length };
+    const sum = (k: "commits" | "failed" | "late" | "sqlFull") => this.allStores.reduce((a, st) => a + st.stats[k], 0);
+    return { commits: sum("commits"), failed: sum("failed"), late: sum("late"), sqlFull: sum("sqlFull"), crashes: this.crashes, restarts: this.restarts, calls: this.calls.length };
   }
+
+  private crashes = 0;
+  private restarts = 0;
 
   /** Every queued write in the group committer was flushed or failed: nothing dangles. */
   async end(): Promise<void> {
