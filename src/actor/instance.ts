@@ -333,9 +333,10 @@ export class ActorInstance {
     return new Promise((resolve, reject) => {
       this.enqueue({
         label: `alarm:${alarm.action}`,
-        run: (_inst, ctx) => {
+        run: (inst, ctx) => {
           // Cancelled while it waited for its turn: a cancel that said "true" means it never runs.
-          if (!this.alarmPending(alarm.id)) return undefined;
+          // `inst`, not `this`: after a crash the task runs on the fresh instance.
+          if (!inst.alarmPending(alarm.id)) return undefined;
           onStart?.();
           if (!fn) throw errors.actionNotFound(this.type.name, alarm.action);
           return fn(ctx, ...(cbor.decode(alarm.args) as unknown[]));
@@ -356,7 +357,7 @@ export class ActorInstance {
   }
 
   /** True while an alarm is neither cancelled by a staged turn nor gone from the clock. */
-  private alarmPending(id: string): boolean {
+  alarmPending(id: string): boolean {
     if (this.stagedAlarms.has(id)) return this.stagedAlarms.get(id) !== null;
     return this.host.alarmsOf(this.id).some((a) => a.id === id);
   }
