@@ -208,6 +208,7 @@ export class World {
         // Calls that raced the shutdown get their (refusing) answers from the stopped registry.
         await this.runUntil(() => this.outstanding.size === 0);
         this.failOutstanding();
+        this.stopping = false;
         await this.boot();
         break;
       default:
@@ -451,6 +452,8 @@ export class World {
 
   private outcomeOf(call: Call, r: { ok: boolean; code?: string }): Outcome {
     call.code = r.code;
+    // Only a server that is shutting down may say so; an actor going to sleep must not.
+    if (r.code === "server_stopping" && !this.stopping) this.violation ??= new Violation(`"${call.what}" was refused with server_stopping while the server was running`);
     if (r.code === "action_timed_out" || r.code === "state_commit_failed" || r.code === "actor_restarted") this.disturbed = true;
     call.outcome = r.ok ? "ok" : "fail";
     return call.outcome;
@@ -616,6 +619,7 @@ export class World {
   async shutdown(): Promise<void> {
     const w = this.live;
     const started = Date.now();
+    this.stopping = true;
     await this.settle(w.registry.shutdown());
     const took = Date.now() - started;
     const bound = 6 * (TIMEOUT_MS + LATE_MAX_MS);
@@ -648,6 +652,8 @@ export class World {
     this.checkHandledOnce();
     await this.shutdown();
     // The audit reads through a healthy disk: it judges what the faulty run left behind.
+    await this.runUntil(() => this.outstanding.size === 0);
+    this.stopping = false;
     await this.boot(true);
     const ids = new Map<string, string>();
     for (const wr of this.writes.values()) if (!this.gone.has(wr.actorId)) ids.set(wr.actorId, wr.type);
@@ -737,6 +743,8 @@ export class World {
   }
 
   private crashes = 0;
+  /** A graceful shutdown is under way: server_stopping is a fair answer. */
+  private stopping = false;
   private restarts = 0;
 
   /** Every queued write in the group committer was flushed or failed: nothing dangles. */
