@@ -143,7 +143,7 @@ async function main(): Promise<void> {
         (["on", "off"] as const).map((m) => [m, fmt(rate(m), 0), fmt(cpu(m)), runs[m].map((x) => fmt(x.actionsPerSec, 0)).join(" ")]),
       ),
     );
-    console.log(`on/off: throughput ${fmt((rate("on") / rate("off")) * 100, 1)}%, server CPU per action ${fmt((cpu("on") / cpu("off")) * 100, 1)}% (target: within 3%)`);
+    console.log(`on/off: throughput ${fmt((rate("on") / rate("off")) * 100, 1)}%, server CPU per action ${fmt((cpu("on") / cpu("off")) * 100, 1)}% (wall time here spreads ±6–25% run to run; the V8 profile share below is the figure that resolves a few percent)`);
     const shares: number[] = [];
     for (let r = 0; r < 3; r++) shares.push(await metricsCpuShare());
     console.log(`Server CPU in src/metrics, from a V8 profile of a metrics-on run: ${shares.map((x) => `${fmt(x)}%`).join(" ")}; median ${fmt(median(shares))}%\n`);

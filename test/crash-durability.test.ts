@@ -101,8 +101,9 @@ test(`SIGKILL at random moments loses no acknowledged write (${CYCLES} kill cycl
         assert.equal(kv.get(`op:${String(op.count).padStart(8, "0")}`), op.n, `${key}: acknowledged add #${op.count} lost`);
         checked++;
       }
-      // SQL commits before the state batch (docs/ARCHITECTURE.md): it holds every counted add, maybe one more per crash.
+      // A turn's SQL commits with its state and KV (src/actor/sql-turn.ts): exactly one row per counted add, none more.
       const rows = new Map<number, number>((a.rows as Array<{ seq: number; n: number }>).map((r) => [r.seq, r.n]));
+      assert.equal(rows.size, a.state.count, `${key}: one SQL row per counted add`);
       for (let i = 1; i <= a.state.count; i++) assert.equal(rows.get(i), kv.get(`op:${String(i).padStart(8, "0")}`), `${key}: SQL row ${i}`);
     }
     checked += acked.messages.size + acked.alarms.size;

@@ -1,7 +1,20 @@
 /**
- * Schedules that once broke an invariant, by the seed and fast-check path that generate them.
- * Each replays exactly; docs/RELIABILITY.md tells which fix each one guards.
+ * Schedules that broke an invariant, by the seed and fast-check path that generate them. The
+ * first was found on the code; the others were found with one fix reverted at a time (the
+ * `npm run sim` search, seeds 1 to 4, 600 schedules each) and guard that fix. A path names a
+ * schedule of today's generators (test/sim/run.ts): changing those changes what it replays.
  */
 export const REGRESSIONS: ReadonlyArray<{ bug: string; seed: number; path: string }> = [
   { bug: "an alarm requeued from a crashed instance ran although a later turn cancelled it", seed: 3, path: "1261" },
+  { bug: "a message sent to a waking actor was delivered twice (queue depth went negative)", seed: 1, path: "11:0:0:0:3:0:0:0:6:11:16:15:16:16:8" },
+  {
+    bug: "writes discarded after a failed commit were acknowledged (an alarm of a failed write fired)",
+    seed: 1,
+    path: "143:51:34:34:37:41:50:48:41:44:50:50:56:60:5:24:33:7:30:33:40:51:48:51:57:39:56:68:74:30:37:42:36:42:42:47:47:47:47:50:38:61:60:60:69:67:72:80:80:87:96:5:10:24:24:24:28:14:14:14:14:57:43:41:17:47:35:28:52:52:52:34:37:38:19:27:20:18",
+  },
+  { bug: "an alarm staged in onCreate woke a second instance (a reply left before its commit)", seed: 1, path: "13:0:0:0:1:1:3:5:5:22:26:26:2:2:7:8:7:7" },
+  { bug: "a connection whose onConnect threw stayed registered (the actor never slept)", seed: 1, path: "2:0:0:0:0:1:0:0:0:0:1:2:3" },
+  { bug: "A→B→A through c.client() waited for the timeout instead of failing with call_cycle", seed: 1, path: "6:0:1:1:2:3:3:2:2" },
+  { bug: "a queue handler that never settled blocked its actor forever (only actions timed out)", seed: 1, path: "3:0:0:0:0:1:1:0:3:5:7:7:5:4:2:3:3:4" },
+  { bug: "a turn's SQL committed apart from its state batch (an acknowledged SQL write was lost)", seed: 1, path: "1:0:1:0:0:0:0:1:2:2:2:2:2" },
 ];

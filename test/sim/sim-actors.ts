@@ -39,7 +39,11 @@ export function simActors(probe: Probe) {
     createVars: (c) => ({ token: probe.born(c.actorId) }),
     // An alarm staged before the instance is live must not wake a second copy of it.
     onCreate: (c) => void c.schedule.after(0, "greet"),
-    onWake: (c) => probe.woke(c.actorId, c.vars.token),
+    // A read makes the wake take a while, so other work (an alarm from onCreate) can interleave.
+    onWake: async (c) => {
+      probe.woke(c.actorId, c.vars.token);
+      await c.kv.get("wake");
+    },
     onSleep: (c) => probe.slept(c.actorId, c.vars.token),
     onDestroy: (c) => probe.slept(c.actorId, c.vars.token),
     onConnect: (_c, conn) => {

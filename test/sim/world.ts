@@ -220,6 +220,7 @@ export class World {
 
   private issue(cmd: Cmd): void {
     const w = this.live;
+    if ((cmd.t === "write" && cmd.mode !== "ok" && cmd.mode !== "throw") || (cmd.t === "send" && cmd.hang) || this.rates.late > 0) this.slowWork = true;
     const slot = "a" in cmd ? SLOTS[cmd.a % SLOTS.length]! : SLOTS[0];
     switch (cmd.t) {
       case "write": {
@@ -382,16 +383,13 @@ export class World {
           const r = await this.action(id, "ping", [to.key]);
           this.outcomeOf(call, r);
           // A→B→A must fail at once with call_cycle, not wait for a timeout.
-          if (r.code === "action_timed_out" && !this.disturbedNow(call)) throw new Violation(`ping ${slot.key}->${to.key} timed out instead of failing with call_cycle`);
+          // Only a turn that hung or dawdled in front of it (or a late commit) may make it time out.
+          if (r.code === "action_timed_out" && !this.slowWork) throw new Violation(`ping ${slot.key}->${to.key} timed out instead of failing with call_cycle`);
           if (r.ok && (r.body as { output: string }).output === id) throw new Violation(`ping ${slot.key}->${to.key} succeeded: the cycle went unnoticed`);
         });
         break;
       }
     }
-  }
-
-  private disturbedNow(_call: Call): boolean {
-    return this.disturbed;
   }
 
   private async resolve(slot: (typeof SLOTS)[number]): Promise<string> {
@@ -743,6 +741,8 @@ export class World {
   }
 
   private crashes = 0;
+  /** A turn that hangs or takes its time was issued, or commits can be late: timeouts are fair. */
+  private slowWork = false;
   /** A graceful shutdown is under way: server_stopping is a fair answer. */
   private stopping = false;
   private restarts = 0;
