@@ -231,7 +231,7 @@ export class ActorInstance {
     return (this._sql ??= new ActorSql({
       database: () => {
         // Concurrent turns cannot each have their own transaction on one connection.
-        if (this.type.options.reentrant) throw new TroupeError("sql", "sql_unavailable", "c.db is not available in reentrant actors: their turns overlap, and one SQLite connection has one transaction", { status: 400 });
+        if (this.type.options.reentrant) throw errors.sqlUnavailable();
         return this.turnDb.forStatement();
       },
       sqlMetrics: this.type.metrics?.sql,

@@ -1,4 +1,4 @@
-import { TroupeError } from "../common/errors.js";
+import { errors } from "../common/errors.js";
 import type { ActorStore, StoreWrite } from "../storage/types.js";
 import type { KvOpMetrics } from "./metrics-port.js";
 import { assertStorable, cbor } from "./state-codec.js";
@@ -68,8 +68,8 @@ function encodeValue(value: unknown): Uint8Array {
   return bytes;
 }
 
-function kvError(message: string): TroupeError {
-  return new TroupeError("kv", "kv_limit_exceeded", message, { status: 400 });
+function kvError(message: string) {
+  return errors.kvLimitExceeded(message);
 }
 
 /** The smallest key greater than every key starting with `prefix`, or undefined if none. */

@@ -116,7 +116,7 @@ export class ActorQueues {
           this.take(list, msg, { ok: true, output }, () => m?.processed.ok.inc());
         } else if (msg.attempts + 1 >= spec.maxAttempts) {
           this.host.log.error({ err: error, queue, messageId: msg.seq, attempts: msg.attempts + 1 }, "queue message failed its last attempt; it is now a dead letter");
-          const dead = new TroupeError("queue", "queue_message_dead", `The message failed ${msg.attempts + 1} attempts and is now a dead letter`, { status: 500 });
+          const dead = errors.queueMessageDead(msg.attempts + 1);
           this.remove(list, msg);
           this.host.decided(msg.seq, { ok: false, error: dead });
           this.host.stageWith(
@@ -148,7 +148,7 @@ export class ActorQueues {
   async next<T = unknown>(queue: string, opts: { timeoutMs?: number } = {}): Promise<QueueMessage<T> | undefined> {
     const spec = this.host.specs.get(queue);
     if (!spec) throw errors.queueNotFound(this.host.actorName, queue);
-    if (spec.handler) throw new TroupeError("queue", "queue_has_handler", `Queue "${queue}" has a handler; next() reads queues declared without one`, { status: 400 });
+    if (spec.handler) throw errors.queueHasHandler(queue);
     const timeoutMs = opts.timeoutMs ?? 0;
     const deadline = Date.now() + timeoutMs;
     for (;;) {

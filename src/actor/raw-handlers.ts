@@ -37,7 +37,7 @@ export class RawHandlers {
   async handleRequest(request: Request): Promise<Response> {
     const { type, ctx, log } = this.host;
     const onRequest = type.config.onRequest;
-    if (!onRequest) throw new TroupeError("actor", "raw_handler_not_found", `Actor "${type.name}" has no onRequest handler`, { status: 404 });
+    if (!onRequest) throw errors.rawHandlerNotFound(type.name, "onRequest");
     const m = type.metrics?.http;
     m?.active.inc();
     let status = 500;
@@ -62,7 +62,7 @@ export class RawHandlers {
   async openSocket(control: RawSocketControl, request: { url: string; headers: Record<string, string | string[] | undefined> }): Promise<void> {
     const { type, ctx, log } = this.host;
     const onWebSocket = type.config.onWebSocket;
-    if (!onWebSocket) throw new TroupeError("actor", "raw_handler_not_found", `Actor "${type.name}" has no onWebSocket handler`, { status: 404 });
+    if (!onWebSocket) throw errors.rawHandlerNotFound(type.name, "onWebSocket");
     this.sockets.add(control);
     type.metrics?.websocketsActive?.inc();
     const messageListeners: Array<(d: string | Uint8Array) => unknown> = [];

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { errors, TroupeError } from "../common/errors.js";
+import { errors } from "../common/errors.js";
 import type { StoredAlarm } from "../storage/types.js";
 import { assertStorable, cbor } from "./state-codec.js";
 
@@ -68,6 +68,6 @@ export class ActorSchedule {
   }
 }
 
-function scheduleError(message: string): TroupeError {
-  return new TroupeError("schedule", "invalid_schedule", message, { status: 400 });
+function scheduleError(message: string) {
+  return errors.invalidSchedule(message);
 }

@@ -1,5 +1,5 @@
 import type Database from "better-sqlite3";
-import { TroupeError } from "../common/errors.js";
+import { errors, TroupeError } from "../common/errors.js";
 import type { SqlKindMetrics } from "./metrics-port.js";
 
 export type SqlKind = "select" | "insert" | "update" | "delete" | "ddl" | "other";
@@ -36,7 +36,7 @@ const FORBIDDEN = /\b(attach|detach)\b|\bvacuum\s+into\b|\b_troupe_redo\b/i;
 export function sqlError(err: unknown): TroupeError {
   if (err instanceof TroupeError) return err;
   const e = err as { message?: string; code?: string };
-  return new TroupeError("sql", "sql_error", `SQL error: ${e.message ?? String(err)}`, { status: 400, metadata: { sqliteCode: e.code ?? "SQLITE_ERROR" } });
+  return errors.sqlError(`SQL error: ${e.message ?? String(err)}`, e.code ?? "SQLITE_ERROR");
 }
 
 const MAX_CACHED = 200;
@@ -62,7 +62,7 @@ export class ActorSql {
   query<T = Record<string, unknown>>(sql: string, params?: SqlParams): T[] {
     return this.measure(sql, () => {
       const stmt = this.prepare(sql);
-      if (!stmt.reader) throw new TroupeError("sql", "sql_error", "query() needs a statement that returns rows; use run() for writes", { status: 400 });
+      if (!stmt.reader) throw errors.sqlError("query() needs a statement that returns rows; use run() for writes");
       return bind(stmt, params).all() as T[];
     });
   }
@@ -83,7 +83,7 @@ export class ActorSql {
     try {
       const out = fn();
       if (out && typeof (out as { then?: unknown }).then === "function") {
-        throw new TroupeError("sql", "sql_error", "c.db.transaction(fn) needs a synchronous fn: SQLite transactions cannot span an await", { status: 400 });
+        throw errors.sqlError("c.db.transaction(fn) needs a synchronous fn: SQLite transactions cannot span an await");
       }
       db.exec(`RELEASE ${name}`);
       return out;
@@ -111,12 +111,12 @@ export class ActorSql {
   }
 
   private measure<T>(sql: string, fn: () => T): T {
-    if (typeof sql !== "string" || sql.length === 0) throw new TroupeError("sql", "sql_error", "SQL must be a non-empty string", { status: 400 });
+    if (typeof sql !== "string" || sql.length === 0) throw errors.sqlError("SQL must be a non-empty string");
     const kind = sqlKind(sql);
     const m = this.host.sqlMetrics?.(kind);
     const t = performance.now();
     try {
-      if (FORBIDDEN.test(sql)) throw new TroupeError("sql", "sql_forbidden", "ATTACH, DETACH, VACUUM INTO and the _troupe_redo table are not allowed: an actor's database is its own, and Troupe keeps its turn records there", { status: 400 });
+      if (FORBIDDEN.test(sql)) throw errors.sqlForbidden();
       const out = fn();
       m?.ok.inc();
       return out;
@@ -133,14 +133,14 @@ function bind(stmt: Database.Statement, params: SqlParams | undefined): { all():
   if (params === undefined) return { all: () => stmt.all(), run: () => stmt.run() };
   if (Array.isArray(params)) return { all: () => stmt.all(...params), run: () => stmt.run(...params) };
   if (typeof params === "object" && params !== null) return { all: () => stmt.all(params), run: () => stmt.run(params) };
-  throw new TroupeError("sql", "sql_error", "params must be an array (positional) or an object (named)", { status: 400 });
+  throw errors.sqlError("params must be an array (positional) or an object (named)");
 }
 
 /** Applies `migrations` that have not run yet, in order, tracking the count in user_version. */
 export function migrate(db: Database.Database, migrations: readonly string[]): void {
   const applied = db.pragma("user_version", { simple: true }) as number;
   if (applied > migrations.length) {
-    throw new TroupeError("sql", "sql_migration_error", `The actor database is at migration ${applied} but the actor declares ${migrations.length}`, { status: 500 });
+    throw errors.sqlMigrationError(`The actor database is at migration ${applied} but the actor declares ${migrations.length}`);
   }
   for (let i = applied; i < migrations.length; i++) {
     try {
@@ -149,7 +149,7 @@ export function migrate(db: Database.Database, migrations: readonly string[]): v
         db.pragma(`user_version = ${i + 1}`);
       })();
     } catch (err) {
-      throw new TroupeError("sql", "sql_migration_error", `Migration ${i + 1} failed: ${(err as Error).message}`, { status: 500 });
+      throw errors.sqlMigrationError(`Migration ${i + 1} failed: ${(err as Error).message}`);
     }
   }
 }

@@ -59,8 +59,28 @@ export const errors = {
   actorNotFound: (what: string) => new TroupeError("actor", "actor_not_found", `Actor not found: ${truncate(what)}`, { status: 404 }),
   actorAlreadyExists: (name: string) =>
     new TroupeError("actor", "actor_already_exists", `An actor "${name}" with this key already exists`, { status: 409 }),
-  actionTimedOut: (action: string, ms: number) =>
-    new TroupeError("actor", "action_timed_out", `Action "${action}" did not finish within ${ms} ms`, { status: 408, metadata: { timeoutMs: ms } }),
+  actionTimedOut: (turn: string, ms: number) =>
+    new TroupeError("actor", "action_timed_out", `"${truncate(turn)}" did not finish within ${ms} ms; its changes were not applied`, { status: 408, metadata: { timeoutMs: ms } }),
+  upgradeRequired: () => new TroupeError("request", "upgrade_required", "This path takes a WebSocket upgrade", { status: 426 }),
+  rawHandlerNotFound: (actorName: string, handler: "onRequest" | "onWebSocket") =>
+    new TroupeError("actor", "raw_handler_not_found", `Actor "${actorName}" has no ${handler} handler`, { status: 404 }),
+  selfCall: () =>
+    new TroupeError("actor", "self_call", "An actor cannot call its own actions through c.client() during a turn (it would wait for itself); call the function directly", { status: 400 }),
+  invalidSchedule: (detail: string) => new TroupeError("schedule", "invalid_schedule", detail, { status: 400 }),
+  kvLimitExceeded: (detail: string) => new TroupeError("kv", "kv_limit_exceeded", detail, { status: 400 }),
+  queueHasHandler: (queue: string) =>
+    new TroupeError("queue", "queue_has_handler", `Queue "${truncate(queue)}" has a handler; next() reads queues declared without one`, { status: 400 }),
+  queueMessageDead: (attempts?: number) =>
+    new TroupeError("queue", "queue_message_dead", attempts === undefined ? "The message failed its last attempt and is now a dead letter" : `The message failed ${attempts} attempts and is now a dead letter`, { status: 500 }),
+  queueWaitTimedOut: (timeoutMs: number, messageId: number) =>
+    new TroupeError("queue", "queue_wait_timed_out", `No result within ${timeoutMs} ms; the message stays queued (id ${messageId})`, { status: 408, metadata: { messageId } }),
+  sqlError: (detail: string, sqliteCode?: string) =>
+    new TroupeError("sql", "sql_error", detail, { status: 400, metadata: sqliteCode === undefined ? undefined : { sqliteCode } }),
+  sqlForbidden: () =>
+    new TroupeError("sql", "sql_forbidden", "ATTACH, DETACH, VACUUM INTO and the _troupe_redo table are not allowed: an actor's database is its own, and Troupe keeps its turn records there", { status: 400 }),
+  sqlUnavailable: () =>
+    new TroupeError("sql", "sql_unavailable", "c.db is not available in reentrant actors: their turns overlap, and one SQLite connection has one transaction", { status: 400 }),
+  sqlMigrationError: (detail: string) => new TroupeError("sql", "sql_migration_error", detail, { status: 500 }),
   actorRestarted: () =>
     new TroupeError("actor", "actor_restarted", "The actor restarted from its last committed state before this call finished", { status: 503 }),
   actorStopping: () =>

@@ -70,6 +70,11 @@ export class MetricsRegistry {
     return this.families.get(name);
   }
 
+  /** The names of Troupe's own families, sorted: plain data for catalogs and tests. */
+  familyNames(): string[] {
+    return [...this.families.keys()].sort();
+  }
+
   /** Number of series across Troupe's own families (histograms count once per label set). */
   seriesCount(): number {
     let n = 0;

@@ -151,7 +151,7 @@ export class ActorManager implements InstanceHost {
     ]).finally(() => clearTimeout(timer));
     if (outcome === "timeout") {
       this.messageWaiters.delete(message.seq);
-      throw new TroupeError("queue", "queue_wait_timed_out", `No result within ${timeoutMs} ms; the message stays queued (id ${message.seq})`, { status: 408, metadata: { messageId: message.seq } });
+      throw errors.queueWaitTimedOut(timeoutMs, message.seq);
     }
     if (!outcome.ok) throw outcome.error;
     return { messageId: message.seq, output: outcome.output };
@@ -453,7 +453,7 @@ export class ActorManager implements InstanceHost {
       }
     }
     for (const [seq, ok, output] of outcomes) {
-      this.messageSettled(seq, ok ? { ok: true, output } : { ok: false, error: new TroupeError("queue", "queue_message_dead", "The message failed its last attempt and is now a dead letter", { status: 500 }) });
+      this.messageSettled(seq, ok ? { ok: true, output } : { ok: false, error: errors.queueMessageDead() });
     }
   }
 

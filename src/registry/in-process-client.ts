@@ -1,4 +1,4 @@
-import { errors, TroupeError } from "../common/errors.js";
+import { errors } from "../common/errors.js";
 import type { ActorManager } from "./actor-manager.js";
 
 type Target = { kind: "id"; actorId: string } | { kind: "key"; name: string; key: unknown; mode: "get" | "getOrCreate"; input?: unknown };
@@ -21,7 +21,7 @@ export function createInProcessClient(manager: ActorManager, chain: readonly str
     if (chain.includes(id)) {
       const inst = await manager.instance(id);
       if (id === callerId && inst.busyWithTurn) {
-        throw new TroupeError("actor", "self_call", "An actor cannot call its own actions through c.client() during a turn (it would wait for itself); call the function directly", { status: 400 });
+        throw errors.selfCall();
       }
       if (id !== callerId && !inst.type.options.reentrant) throw errors.callCycle([...chain, id]);
     }

@@ -1,3 +1,5 @@
+import { errors } from "../common/errors.js";
+
 /** Small response helpers shared by the routes. */
 
 export const NO_STORE = { "cache-control": "no-store" } as const;
@@ -17,8 +19,8 @@ export function text(status: number, body: string, method: string, extra: Record
 }
 
 /** 405 for anything but GET and HEAD, in the RivetKit error shape. */
-export function methodNotAllowed(method: string): Response {
-  return json(405, { group: "request", code: "method_not_allowed", message: `Method ${method.slice(0, 16)} is not allowed; use GET or HEAD` }, "GET", { allow: "GET, HEAD" });
+export function methodNotAllowed(_method: string): Response {
+  return json(405, errors.methodNotAllowed("GET or HEAD").toPayload(), "GET", { allow: "GET, HEAD" });
 }
 
 export function isReadMethod(method: string): boolean {

@@ -85,7 +85,7 @@ export function createHttpApp(deps: HttpAppDeps, basePath = "/"): Hono {
   app.all("/actors/:actorId/request", limit, rawRequest);
   app.all("/actors/:actorId/request/*", limit, rawRequest);
   app.all("/actors/:actorId/connect", (c) =>
-    respondError(c, new TroupeError("request", "upgrade_required", "This path takes a WebSocket upgrade", { status: 426 }), deps.logger),
+    respondError(c, errors.upgradeRequired(), deps.logger),
   );
   return app;
 }
