@@ -56,18 +56,48 @@ export interface Task {
   fateOnTimeout?: boolean;
 }
 
+/** Shared by turns that staged nothing of a kind: most turns stage nothing, and this is the hot path. */
+const NONE = Object.freeze([]) as unknown as never[];
+
 /** What one turn staged: written with its commit, undone by its rollback, settled once durable. */
-interface Turn {
-  writes: StoreWrite[];
-  undo: Array<() => void>;
-  settle: Array<() => void>;
-  /** The turn's events, released with its commit; undefined outside a task (they wait for the barrier). */
-  outbox: Array<() => void> | undefined;
+class Turn {
+  writes: StoreWrite[] = NONE;
+  undo: Array<() => void> = NONE;
+  settle: Array<() => void> = NONE;
   /** Queue outcomes the turn decided, kept in its SQL redo record for senders waiting on them. */
-  outcomes: RedoOutcome[];
+  outcomes: RedoOutcome[] = NONE;
+  /** The turn's events, released with its commit. */
+  outbox: Array<() => void> = NONE;
+
+  /** `inTask`: events wait for this turn's commit; outside a task they wait for the newest barrier. */
+  constructor(readonly inTask: boolean) {}
+
+  addWrite(w: StoreWrite): void {
+    if (this.writes === NONE) this.writes = [];
+    this.writes.push(w);
+  }
+  addUndo(f: () => void): void {
+    if (this.undo === NONE) this.undo = [];
+    this.undo.push(f);
+  }
+  addSettle(f: () => void): void {
+    if (this.settle === NONE) this.settle = [];
+    this.settle.push(f);
+  }
+  addOutcome(o: RedoOutcome): void {
+    if (this.outcomes === NONE) this.outcomes = [];
+    this.outcomes.push(o);
+  }
+  addEvent(send: () => void): void {
+    if (this.outbox === NONE) this.outbox = [];
+    this.outbox.push(send);
+  }
+  clear(): void {
+    this.writes = this.undo = this.settle = this.outcomes = this.outbox = NONE;
+  }
 }
 
-const newTurn = (outbox: Array<() => void> | undefined): Turn => ({ writes: [], undo: [], settle: [], outbox, outcomes: [] });
+const newTurn = (inTask: boolean): Turn => new Turn(inTask);
 
 /** Reentrant turns run concurrently: each finds its own staging buffer through its async context. */
 const reentrantTurn = new AsyncLocalStorage<Turn>();
@@ -116,7 +146,7 @@ export class ActorInstance {
   /** The running turn of a non-reentrant actor. */
   private active: Turn | undefined;
   /** Writes made outside any task (createState, onCreate, timers of user code). */
-  private loose: Turn = newTurn(undefined);
+  private loose: Turn = newTurn(false);
   /** KV writes staged and not yet known durable (hex key -> value, null = deleted). */
   readonly kvOverlay = new Map<string, Uint8Array | null>();
   /** Alarm changes staged and not yet known durable. */
@@ -178,11 +208,11 @@ export class ActorInstance {
         }),
       stageWith: (write, undo, settle) => {
         const turn = this.currentTurn();
-        turn.writes.push(write);
-        turn.undo.push(undo);
-        turn.settle.push(settle);
+        turn.addWrite(write);
+        turn.addUndo(undo);
+        turn.addSettle(settle);
       },
-      decided: (seq, outcome) => this.currentTurn().outcomes.push([seq, outcome.ok, outcome.ok ? outcome.output : undefined]),
+      decided: (seq, outcome) => this.currentTurn().addOutcome([seq, outcome.ok, outcome.ok ? outcome.output : undefined]),
       messageSettled: (seq, outcome) => host.messageSettled(seq, outcome),
       log: this.log,
     });
@@ -395,7 +425,7 @@ export class ActorInstance {
     const started = performance.now();
     const startedAt = Date.now();
     const reentrant = this.type.options.reentrant;
-    const turn = newTurn([]);
+    const turn = newTurn(true);
     const timeoutMs = this.type.options.actionTimeoutMs;
     let value: unknown;
     let failure: unknown;
@@ -464,7 +494,7 @@ export class ActorInstance {
       else if (!isUser) this.log.warn({ code: failure.code, task: task.label }, failure.message);
       let failedBarrier = this.barrier;
       if (task.finalWrites) {
-        const fate = newTurn(undefined);
+        const fate = newTurn(false);
         this.inTurn(fate, () => task.finalWrites!(this, false, undefined, failure));
         if (!reentrant) this.active = undefined;
         failedBarrier = this.commitPoint(fate);
@@ -473,7 +503,7 @@ export class ActorInstance {
       const publicFailure = failure instanceof TroupeError ? failure : errors.internal();
       this.gate(failedBarrier, () => task.reject(publicFailure), task.reject);
     } else {
-      const outbox = turn.outbox!;
+      const outbox = turn.outbox;
       if (outbox.length > 0) this.gate(barrier, () => outbox.forEach((send) => send()), () => {});
       // The outcome is known only once the commit is: a failed commit makes the call an error.
       this.gate(
@@ -499,7 +529,7 @@ export class ActorInstance {
    * handler that always hangs ends as a dead letter instead of being retried forever.
    */
   private commitFate(task: Task, error: TroupeError): void {
-    const fate = newTurn(undefined);
+    const fate = newTurn(false);
     this.inTurn(fate, () => task.finalWrites!(this, false, undefined, error));
     if (!this.type.options.reentrant) this.active = undefined;
     if (fate.writes.length === 0) return;
@@ -628,7 +658,7 @@ export class ActorInstance {
   /** Stages a write with the current turn; `overlayKey` also makes a KV write visible to reads. */
   stage(write: StoreWrite, overlayKey?: string, overlayValue?: Uint8Array | null): void {
     const turn = this.currentTurn();
-    turn.writes.push(write);
+    turn.addWrite(write);
     if (overlayKey === undefined) return;
     this.trackOverlay(turn, this.kvOverlay, overlayKey, overlayValue!);
   }
@@ -636,18 +666,18 @@ export class ActorInstance {
   /** Stages an alarm, or with null its cancellation; the scheduler hears once it is durable. */
   stageAlarm(id: string, alarm: StoredAlarm | null): void {
     const turn = this.currentTurn();
-    turn.writes.push(alarm ? { kind: "alarmSet", actorId: this.id, alarm } : { kind: "alarmDelete", actorId: this.id, alarmId: id });
+    turn.addWrite(alarm ? { kind: "alarmSet", actorId: this.id, alarm } : { kind: "alarmDelete", actorId: this.id, alarmId: id });
     this.trackOverlay(turn, this.stagedAlarms, id, alarm);
-    turn.settle.push(() => this.host.alarmsCommitted([[id, alarm]]));
+    turn.addSettle(() => this.host.alarmsCommitted([[id, alarm]]));
   }
 
   /** Sets an overlay entry with an undo for rollback and a cleanup for when it is durable. */
   private trackOverlay<V>(turn: Turn, map: Map<string, V>, key: string, value: V): void {
     const had = map.has(key);
     const prev = map.get(key);
-    turn.undo.push(() => (had ? map.set(key, prev as V) : map.delete(key)));
+    turn.addUndo(() => (had ? map.set(key, prev as V) : map.delete(key)));
     map.set(key, value);
-    turn.settle.push(() => {
+    turn.addSettle(() => {
       if (map.get(key) === value) map.delete(key);
     });
   }
@@ -666,7 +696,7 @@ export class ActorInstance {
   /** Hands over writes staged outside any turn (by createState/onCreate) to the creator. */
   takeStagedWrites(): { writes: StoreWrite[]; settle: Array<() => void> } {
     const out = { writes: this.loose.writes, settle: this.loose.settle };
-    this.loose = newTurn(undefined);
+    this.loose = newTurn(false);
     return out;
   }
 
@@ -684,18 +714,15 @@ export class ActorInstance {
 
   /** Sends with the current turn's commit, or after the newest commit when outside a turn. */
   private emit(send: () => void): void {
-    const outbox = this.currentTurn().outbox;
-    if (outbox) outbox.push(send);
+    const turn = this.currentTurn();
+    if (turn.inTask) turn.addEvent(send);
     else this.gate(this.barrier, send, () => {});
   }
 
   private rollback(turn: Turn): void {
     this.turnDb.rollback();
-    for (const undo of turn.undo.reverse()) undo();
-    turn.undo = [];
-    turn.writes = [];
-    turn.settle = [];
-    turn.outcomes = [];
+    for (let i = turn.undo.length - 1; i >= 0; i--) turn.undo[i]!();
+    turn.clear();
     // Concurrent reentrant turns share the state object: restoring it would undo their changes too.
     if (this.type.options.reentrant) return;
     try {

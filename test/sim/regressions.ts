@@ -14,7 +14,7 @@ export const REGRESSIONS: ReadonlyArray<{ bug: string; seed: number; path: strin
   },
   { bug: "an alarm staged in onCreate woke a second instance (a reply left before its commit)", seed: 1, path: "13:0:0:0:1:1:3:5:5:22:26:26:2:2:7:8:7:7" },
   { bug: "a connection whose onConnect threw stayed registered (the actor never slept)", seed: 1, path: "2:0:0:0:0:1:0:0:0:0:1:2:3" },
-  { bug: "A→B→A through c.client() waited for the timeout instead of failing with call_cycle", seed: 1, path: "6:0:1:1:2:3:3:2:2" },
+  { bug: "A→B→A through c.client() waited for the timeout instead of failing with call_cycle", seed: 1, path: "0:0:0:0:0:2:0:2:4:4:2:2" },
   { bug: "a queue handler that never settled blocked its actor forever (only actions timed out)", seed: 1, path: "3:0:0:0:0:1:1:0:3:5:7:7:5:4:2:3:3:4" },
   { bug: "a turn's SQL committed apart from its state batch (an acknowledged SQL write was lost)", seed: 1, path: "1:0:1:0:0:0:0:1:2:2:2:2:2" },
 ];

@@ -21,6 +21,8 @@ export interface Probe {
   slept(actorId: string, token: number): void;
   woke(actorId: string, token: number): void;
   handlerRan(actorId: string, messageId: number): void;
+  /** pong called back into its caller (`sameActor`: the caller's own id, not a new actor of its key) and got `code`. */
+  calledBack(sameActor: boolean, code: string): void;
 }
 
 const never = () => new Promise<never>(() => {});
@@ -95,12 +97,18 @@ export function simActors(probe: Probe) {
       /** Calls another actor: a chain of turns through c.client(). */
       relay: async (c, key: string, op: number) => (c.client() as any).acct.getOrCreate([key]).write(op, KV, "ok"),
       /** A→B→A: B calls back into A, whose turn is waiting on B. */
-      ping: async (c, key: string) => (c.client() as any).acct.getOrCreate([key]).pong(c.key[0]),
-      pong: async (c, back: string) => {
+      ping: async (c, key: string) => (c.client() as any).acct.getOrCreate([key]).pong(c.key[0], c.actorId),
+      pong: async (c, back: string, callerId: string) => {
         const h = (c.client() as any).acct.getOrCreate([back]);
-        await h.count();
-        // Which actor answered: a destroyed caller's key may name a new actor by now.
-        return h.resolve();
+        let code = "ok";
+        try {
+          await h.count();
+        } catch (err) {
+          code = (err as { code?: string }).code ?? "unknown";
+        }
+        // A destroyed caller's key may name a new actor by now: only a call into the caller itself is a cycle.
+        probe.calledBack((await h.resolve()) === callerId, code);
+        return code;
       },
       count: (c) => c.state.ops.length,
       take: async (c, timeoutMs: number) => {
