@@ -1,6 +1,6 @@
 import { errors } from "../common/errors.js";
 import type { ActorStore, StoreWrite } from "../storage/types.js";
-import type { KvOpMetrics } from "./metrics-port.js";
+import type { KvOp, KvOpMetrics } from "./metrics-port.js";
 import { assertStorable, cbor } from "./state-codec.js";
 
 export type KvKey = string | Uint8Array;
@@ -8,8 +8,8 @@ export type KvKey = string | Uint8Array;
 /** Stated limits, enforced with kv_limit_exceeded errors. */
 export const KV_LIMITS = { maxKeyBytes: 2048, maxValueBytes: 128 * 1024, maxBatch: 128, maxListLimit: 10_000, defaultListLimit: 1000 } as const;
 
-export type KvOp = "get" | "put" | "delete" | "list" | "get_batch" | "put_batch" | "delete_batch";
-export const KV_OPS: readonly KvOp[] = ["get", "put", "delete", "list", "get_batch", "put_batch", "delete_batch"];
+// The label vocabulary lives with the metrics port, which must not import the capabilities it counts.
+export { KV_OPS, type KvOp } from "./metrics-port.js";
 
 export interface KvListOptions {
   prefix?: KvKey;

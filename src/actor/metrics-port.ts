@@ -1,5 +1,10 @@
-import type { KvOp } from "./kv.js";
-import type { SqlKind } from "./sql.js";
+/** KV operations, one label value each. */
+export type KvOp = "get" | "put" | "delete" | "list" | "get_batch" | "put_batch" | "delete_batch";
+export const KV_OPS: readonly KvOp[] = ["get", "put", "delete", "list", "get_batch", "put_batch", "delete_batch"];
+
+/** SQL statement kinds, one label value each. */
+export type SqlKind = "select" | "insert" | "update" | "delete" | "ddl" | "other";
+export const SQL_KINDS: readonly SqlKind[] = ["select", "insert", "update", "delete", "ddl", "other"];
 
 /**
  * The handles the runtime updates, bound per actor type by src/metrics. The runtime

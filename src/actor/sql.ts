@@ -1,9 +1,8 @@
 import type Database from "better-sqlite3";
 import { errors, TroupeError } from "../common/errors.js";
-import type { SqlKindMetrics } from "./metrics-port.js";
+import type { SqlKind, SqlKindMetrics } from "./metrics-port.js";
 
-export type SqlKind = "select" | "insert" | "update" | "delete" | "ddl" | "other";
-export const SQL_KINDS: readonly SqlKind[] = ["select", "insert", "update", "delete", "ddl", "other"];
+export { SQL_KINDS, type SqlKind } from "./metrics-port.js";
 
 export type SqlParams = readonly unknown[] | Record<string, unknown>;
 

@@ -1,6 +1,6 @@
-import type { KvOp } from "../actor/kv.js";
+import type { KvOp } from "../actor/metrics-port.js";
 import type { ActionMetrics, ActorTypeMetrics, StopReason } from "../actor/metrics-port.js";
-import type { SqlKind } from "../actor/sql.js";
+import type { SqlKind } from "../actor/metrics-port.js";
 import type { CounterHandle } from "./counter.js";
 import { BYTE_BUCKETS, DELAY_BUCKETS, LATENCY_BUCKETS, STORAGE_BUCKETS } from "./histogram.js";
 import type { MetricsRegistry } from "./registry.js";

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import type { ActorType } from "../actor/actor-type.js";
 import { ActorInstance, type InstanceHost, type Task } from "../actor/instance.js";
-import { keyToString, normalizeKey } from "../actor/key.js";
+import { keyToString, normalizeKey } from "../common/key.js";
 import type { StopReason } from "../actor/metrics-port.js";
 import { readRedo } from "../actor/sql-turn.js";
 import { assertStorable, cbor, decodeState, encodeState } from "../actor/state-codec.js";

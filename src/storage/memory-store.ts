@@ -1,6 +1,6 @@
 import Database from "better-sqlite3";
 import { tableCounts } from "./table-counts.js";
-import { keyToString } from "../actor/key.js";
+import { keyToString } from "../common/key.js";
 import type { ActorRecord, ActorStore, KvRange, StoredAlarm, StoredMessage, StoreWrite } from "./types.js";
 
 /** Keeps everything in process memory: for tests and throwaway servers, never durable. */

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { keyToString } from "../actor/key.js";
+import { keyToString } from "../common/key.js";
 import type { ActorRecord, ActorStore, KvRange, StoredAlarm, StoredMessage, StoreWrite } from "./types.js";
 import { acquireDirLock, type DirLock } from "./dir-lock.js";
 import { tableCounts } from "./table-counts.js";

@@ -1,4 +1,4 @@
-import { errors } from "../common/errors.js";
+import { errors } from "./errors.js";
 
 /** Limits that keep keys cheap to index and safe to log. */
 export const KEY_LIMITS = { maxParts: 16, maxPartBytes: 256, maxTotalBytes: 1024 } as const;
