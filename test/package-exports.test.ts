@@ -37,3 +37,22 @@ test("the client's import graph stays in dist/client and needs only cbor-x and w
   for (const f of seen) assert.ok(f.startsWith(path.resolve("dist/client")), `client loads ${f}`);
   assert.deepEqual([...external].sort(), ["cbor-x", "ws"]);
 });
+
+test("the client's emitted type declarations stay in dist/client too (no server, storage or better-sqlite3 types)", () => {
+  const seen = new Set<string>();
+  const external = new Set<string>();
+  const visit = (file: string): void => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const src = fs.readFileSync(file, "utf8");
+    for (const m of src.matchAll(/(?:^|\n)\s*(?:import|export)\s[^;]*?from\s+"([^"]+)"|import\("([^"]+)"\)/g)) {
+      const spec = m[1] ?? m[2]!;
+      if (spec.startsWith(".")) visit(path.resolve(path.dirname(file), spec.replace(/\.js$/, ".d.ts")));
+      else external.add(spec);
+    }
+  };
+  visit(path.resolve("dist/client/index.d.ts"));
+  assert.ok(seen.size > 1, "the declarations were followed");
+  for (const f of seen) assert.ok(f.startsWith(path.resolve("dist/client")), `the client's types load ${f}`);
+  assert.deepEqual([...external].sort(), []);
+});

@@ -1,9 +1,9 @@
-import type { ActorDefinition, AnyActorDefinition } from "../actor/definition.js";
-import type { Registry } from "../registry/registry.js";
-
-type ActionsOf<D> = D extends ActorDefinition<any, any, any, any, any, infer TActions> ? TActions : never;
-export type InputOf<D> = D extends ActorDefinition<any, any, any, any, infer TInput, any> ? TInput : never;
-export type ConnParamsOf<D> = D extends ActorDefinition<any, any, infer TParams, any, any, any> ? TParams : never;
+// The client reads an actor definition's types structurally, through the phantom `__types` field
+// that `actor()` declares, so it imports nothing of the server: a browser bundle's types stay small.
+type TypesOf<D> = D extends { readonly __types?: infer T } ? NonNullable<T> : never;
+type ActionsOf<D> = TypesOf<D> extends { actions: infer A } ? A : never;
+export type InputOf<D> = TypesOf<D> extends { input: infer I } ? I : never;
+export type ConnParamsOf<D> = TypesOf<D> extends { connParams: infer P } ? P : never;
 
 /** Each action as the caller sees it: the context argument dropped, the result a Promise. */
 export type ActorActions<D> = {
@@ -50,7 +50,8 @@ export interface ActorAccessor<D> {
   getForId(actorId: string): ActorHandle<D>;
 }
 
-type ActorsOf<R> = R extends Registry<infer A> ? A : R extends Record<string, AnyActorDefinition> ? R : never;
+/** `typeof registry` (whose `config.use` maps names to definitions), or that map itself. */
+type ActorsOf<R> = R extends { readonly config: { readonly use: infer A } } ? A : R extends Record<string, { readonly __types?: unknown }> ? R : never;
 
 /** `createClient<typeof registry>(url)`: one accessor per registered actor type. */
 export type Client<R> = { [K in keyof ActorsOf<R> & string]: ActorAccessor<ActorsOf<R>[K]> };
