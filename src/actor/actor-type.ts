@@ -1,12 +1,8 @@
 import type { CommitObserver } from "../storage/group-commit.js";
 import { DEFAULT_OPTIONS, type ActorConfig, type ActorOptions, type AnyActionFn, type AnyActorDefinition } from "./definition.js";
 import type { ActorTypeMetrics } from "./metrics-port.js";
+import type { QueueSpec } from "./queue.js";
 
-export interface QueueSpec {
-  handler: ((c: any, body: unknown, message: { id: number; attempts: number }) => unknown) | undefined;
-  maxAttempts: number;
-  backoffMs: number;
-}
 
 /** A registered actor type: its config plus what the runtime derives from it once. */
 export interface ActorType {

@@ -1,6 +1,5 @@
 import type { Logger } from "pino";
 import type { Conn } from "./conn.js";
-import type { ActorInstance } from "./instance.js";
 import type { ActorKv } from "./kv.js";
 import type { ActorSchedule } from "./schedule.js";
 import type { ActorSql } from "./sql.js";
@@ -8,10 +7,29 @@ import type { QueueMessage } from "./queue.js";
 import { errors } from "../common/errors.js";
 import type { Client } from "../client/types.js";
 
+/** What a context reads from its instance (which implements it without being imported here). */
+export interface ContextHost {
+  state: unknown;
+  readonly vars: unknown;
+  readonly name: string;
+  readonly key: readonly string[];
+  readonly id: string;
+  readonly conns: ReadonlyMap<string, Conn>;
+  readonly log: Logger;
+  readonly kv: ActorKv;
+  readonly db: ActorSql;
+  readonly schedule: ActorSchedule;
+  readonly queues: { next<T>(queue: string, opts?: { timeoutMs?: number }): Promise<QueueMessage<T> | undefined> } | undefined;
+  clientFor(chain: readonly string[]): unknown;
+  broadcast(event: string, args: unknown[]): void;
+  requestSleep(): void;
+  requestDestroy(): void;
+}
+
 /** `c` in lifecycle hooks: a thin view onto the running instance. */
 export class ActorContext<TState, TVars, TConnParams, TConnState> {
   /** @internal */
-  constructor(protected readonly instance: ActorInstance) {}
+  constructor(protected readonly instance: ContextHost) {}
 
   get state(): TState {
     return this.instance.state as TState;
@@ -86,7 +104,7 @@ export class ActorContext<TState, TVars, TConnParams, TConnState> {
 export class ActionContext<TState, TVars, TConnParams, TConnState> extends ActorContext<TState, TVars, TConnParams, TConnState> {
   /** @internal */
   constructor(
-    instance: ActorInstance,
+    instance: ContextHost,
     readonly conn: Conn<TConnParams, TConnState> | undefined,
     private readonly callers: readonly string[] = [],
   ) {

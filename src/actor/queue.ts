@@ -1,6 +1,5 @@
 import { errors, TroupeError } from "../common/errors.js";
 import type { StoredMessage, StoreWrite } from "../storage/types.js";
-import type { QueueSpec } from "./actor-type.js";
 import type { CounterLike, GaugeLike, HistogramLike } from "./metrics-port.js";
 import { cbor } from "./state-codec.js";
 
@@ -9,6 +8,13 @@ export interface QueueMetrics {
   sent: CounterLike;
   processed: { ok: CounterLike; error: CounterLike; dead: CounterLike };
   wait: HistogramLike;
+}
+
+/** A declared queue, as the runtime uses it. */
+export interface QueueSpec {
+  handler: ((c: any, body: unknown, message: { id: number; attempts: number }) => unknown) | undefined;
+  maxAttempts: number;
+  backoffMs: number;
 }
 
 export type MessageOutcome = { ok: true; output: unknown } | { ok: false; error: TroupeError };

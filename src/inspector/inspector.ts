@@ -1,7 +1,7 @@
 import { decodeKey } from "../actor/kv.js";
 import { cbor, decodeState } from "../actor/state-codec.js";
 import { errors, toPublicError } from "../common/errors.js";
-import type { ActorManager } from "../registry/actor-manager.js";
+import type { InspectableGateway } from "../runtime/gateway.js";
 import { checkBearer, checkConfiguredToken, tokenAuth, type TokenAuth } from "../routes/bearer-auth.js";
 import { redact, summarizeVars } from "./redact.js";
 
@@ -43,7 +43,7 @@ function limitOf(url: URL, fallback: number): number {
  * Reads use the last turn-end snapshot of a live actor, or the store for a sleeping one, so
  * they never wait for or block a turn.
  */
-export function createInspector(auth: TokenAuth, manager: () => Promise<ActorManager>) {
+export function createInspector(auth: TokenAuth, manager: () => Promise<InspectableGateway>) {
   return async function inspector(req: Request, path: string): Promise<Response> {
     if (auth.mode === "disabled") return new Response(auth.hint, { status: 403, headers: { "content-type": "text/plain; charset=utf-8" } });
     if (auth.mode === "token") {
@@ -59,7 +59,7 @@ export function createInspector(auth: TokenAuth, manager: () => Promise<ActorMan
   };
 }
 
-async function route(req: Request, path: string, m: ActorManager): Promise<Response> {
+async function route(req: Request, path: string, m: InspectableGateway): Promise<Response> {
   const url = new URL(req.url);
   const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
   if (parts[0] !== "actors") throw errors.routeNotFound();
@@ -88,7 +88,7 @@ async function route(req: Request, path: string, m: ActorManager): Promise<Respo
   throw errors.routeNotFound();
 }
 
-async function listActors(m: ActorManager, url: URL) {
+async function listActors(m: InspectableGateway, url: URL) {
   const name = url.searchParams.get("name") ?? undefined;
   const status = url.searchParams.get("status") ?? "any";
   if (!["any", "awake", "asleep"].includes(status)) throw errors.invalidRequest("status must be awake, asleep or any");
@@ -124,7 +124,7 @@ async function listActors(m: ActorManager, url: URL) {
   return { actors: out, nextCursor: out.length === limit ? cursor : undefined };
 }
 
-async function snapshot(m: ActorManager, id: string) {
+async function snapshot(m: InspectableGateway, id: string) {
   const record = await m.recordById(id);
   const inst = m.live(id);
   const bytes = inst ? inst.committedSnapshot : await m.store.loadState(id);
@@ -146,14 +146,14 @@ async function snapshot(m: ActorManager, id: string) {
   };
 }
 
-async function queueDepths(m: ActorManager, id: string, name: string): Promise<Record<string, number>> {
+async function queueDepths(m: InspectableGateway, id: string, name: string): Promise<Record<string, number>> {
   const depths: Record<string, number> = {};
   for (const q of m.typeOf(name).queues.keys()) depths[q] = 0;
   for (const msg of await m.store.loadMessages(id)) depths[msg.queue] = (depths[msg.queue] ?? 0) + 1;
   return depths;
 }
 
-async function kvPage(m: ActorManager, id: string, url: URL) {
+async function kvPage(m: InspectableGateway, id: string, url: URL) {
   await m.recordById(id);
   const limit = limitOf(url, 100);
   const cursor = url.searchParams.get("cursor");
@@ -169,7 +169,7 @@ async function kvPage(m: ActorManager, id: string, url: URL) {
   return { keys, nextCursor: startAfter.length > limit ? Buffer.from(page.at(-1)![0]).toString("base64url") : undefined };
 }
 
-async function callLog(m: ActorManager, id: string, url: URL) {
+async function callLog(m: InspectableGateway, id: string, url: URL) {
   await m.recordById(id);
   const limit = limitOf(url, 50);
   const inst = m.live(id);

@@ -10,17 +10,11 @@ import { errors, TroupeError } from "../common/errors.js";
 import type { GroupCommitter } from "../storage/group-commit.js";
 import type { ActorRecord, ActorStore, StoredAlarm, StoredMessage, StoreWrite } from "../storage/types.js";
 import type { MessageOutcome } from "../actor/queue.js";
+import type { InspectableGateway, ResolveMode, ResolvedActor } from "../runtime/gateway.js";
 import { Scheduler } from "./scheduler.js";
 import { createInProcessClient } from "./in-process-client.js";
 
-export type ResolveMode = "get" | "getOrCreate" | "create";
-
-export interface ResolvedActor {
-  actorId: string;
-  name: string;
-  key: string[];
-  created: boolean;
-}
+export type { ResolveMode, ResolvedActor } from "../runtime/gateway.js";
 
 export interface ManagerOptions {
   /** New actor ids; the simulation harness makes them deterministic. */
@@ -43,7 +37,7 @@ const STOPPING_RETRIES = 5;
  * Owns the actor directory and the live instances: creates, wakes, routes calls to, and
  * unloads actors. Every instance of one actor id lives here at most once at a time.
  */
-export class ActorManager implements InstanceHost {
+export class ActorManager implements InstanceHost, InspectableGateway {
   private readonly instances = new Map<string, ActorInstance>();
   private readonly loading = new Map<string, Promise<ActorInstance>>();
   /** Unloads and crash recoveries in progress; new calls wait for them, then wake afresh. */

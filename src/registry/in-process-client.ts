@@ -1,5 +1,11 @@
 import { errors } from "../common/errors.js";
-import type { ActorManager } from "./actor-manager.js";
+/** What the in-process client needs from the manager that serves it. */
+export interface InProcessHost {
+  resolve(name: string, key: unknown, mode: "get" | "getOrCreate" | "create", input?: unknown): Promise<{ actorId: string }>;
+  instance(actorId: string): Promise<{ readonly busyWithTurn: boolean; readonly type: { readonly options: { readonly reentrant: boolean } } }>;
+  callAction(actorId: string, action: string, args: unknown[], chain: readonly string[]): Promise<unknown>;
+  sendMessage(actorId: string, queue: string, body: unknown, opts?: { wait?: boolean; timeoutMs?: number }): Promise<{ messageId: number; output?: unknown }>;
+}
 
 type Target = { kind: "id"; actorId: string } | { kind: "key"; name: string; key: unknown; mode: "get" | "getOrCreate"; input?: unknown };
 
@@ -12,7 +18,7 @@ const copy = <T>(v: T): T => (v === undefined ? v : structuredClone(v));
  * A call to a non-reentrant actor in the chain would wait on its own inbox forever, so it
  * fails at once: `self_call` for the caller itself, `call_cycle` for one further up (A→B→A).
  */
-export function createInProcessClient(manager: ActorManager, chain: readonly string[]): unknown {
+export function createInProcessClient(manager: InProcessHost, chain: readonly string[]): unknown {
   const callerId = chain[chain.length - 1];
   const resolve = async (t: Target): Promise<string> => (t.kind === "id" ? t.actorId : (await manager.resolve(t.name, t.key, t.mode, t.input)).actorId);
 

@@ -2,11 +2,11 @@ import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { Logger } from "pino";
 import { errors, toPublicError, TroupeError } from "../common/errors.js";
-import type { ActorManager, ResolveMode } from "../registry/actor-manager.js";
+import type { ActorGateway, ResolveMode } from "../runtime/gateway.js";
 import { actionBody, sendBody, decode, encode, encodingOfAccept, encodingOfContentType, parseWith, resolveBody, type Encoding } from "./protocol.js";
 
 export interface HttpAppDeps {
-  manager: () => Promise<ActorManager>;
+  manager: () => Promise<ActorGateway>;
   logger: Logger;
   maxBodyBytes: number;
   /** False once a graceful shutdown began: new requests get 503 server_stopping. */

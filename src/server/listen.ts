@@ -1,7 +1,19 @@
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import { createAdaptorServer } from "@hono/node-server";
-import type { Registry } from "../registry/registry.js";
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import type { Logger } from "pino";
+
+/** What serving needs from a registry: its handlers, its start and its shutdown. */
+export interface Listenable {
+  readonly logger: Logger;
+  readonly basePath: string;
+  readonly handler: (request: Request) => Promise<Response>;
+  start(): Promise<unknown>;
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
+  shutdown(): Promise<void>;
+}
 
 export interface ListenOptions {
   /** Default 6420; 0 picks a free port. */
@@ -23,7 +35,7 @@ export interface TroupeServer {
 }
 
 /** Serves a registry on a Node HTTP server with WebSocket upgrades. */
-export async function listen(registry: Registry, opts: ListenOptions): Promise<TroupeServer> {
+export async function listen(registry: Listenable, opts: ListenOptions): Promise<TroupeServer> {
   const host = opts.host ?? "127.0.0.1";
   await registry.start();
   const server = createAdaptorServer({ fetch: registry.handler, hostname: host }) as Server;

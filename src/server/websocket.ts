@@ -6,11 +6,11 @@ import type { Conn } from "../actor/conn.js";
 import type { ActorInstance } from "../actor/instance.js";
 import type { RawSocketControl } from "../actor/raw-handlers.js";
 import { errors, toPublicError, TroupeError } from "../common/errors.js";
-import type { ActorManager } from "../registry/actor-manager.js";
+import type { ActorGateway } from "../runtime/gateway.js";
 import { clientMessage, decode, encode, type ClientMessage, type Encoding } from "./protocol.js";
 
 export interface WebSocketDeps {
-  manager: () => Promise<ActorManager>;
+  manager: () => Promise<ActorGateway>;
   logger: Logger;
   maxMessageBytes: number;
   accepting: () => boolean;
