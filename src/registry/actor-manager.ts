@@ -10,7 +10,9 @@ import { errors, TroupeError } from "../common/errors.js";
 import type { GroupCommitter } from "../storage/group-commit.js";
 import type { ActorRecord, ActorStore, StoredAlarm, StoredMessage, StoreWrite } from "../storage/types.js";
 import type { MessageOutcome } from "../actor/queue.js";
-import type { InspectableGateway, ResolveMode, ResolvedActor } from "../runtime/gateway.js";
+import type { GatewayConnection, InspectableGateway, ResolveMode, ResolvedActor } from "../runtime/gateway.js";
+import type { ConnTransport } from "../actor/conn.js";
+import type { RawSocketControl } from "../actor/raw-handlers.js";
 import { Scheduler } from "./scheduler.js";
 import { createInProcessClient } from "./in-process-client.js";
 
@@ -301,11 +303,33 @@ export class ActorManager implements InstanceHost, InspectableGateway {
   }
 
   /** Raw HTTP for onRequest, through the same wake-and-retry door as actions. */
-  async handleRequest(actorId: string, request: Request): Promise<Response> {
+  handleRequest(actorId: string, request: Request): Promise<Response> {
+    return this.onLiveInstance(actorId, (inst) => inst.raw.handleRequest(request));
+  }
+
+  connect(actorId: string, params: unknown, transport: ConnTransport): Promise<GatewayConnection> {
+    return this.onLiveInstance(actorId, async (inst) => {
+      const conn = await inst.connect(params, transport);
+      return {
+        id: conn.id,
+        call: (action, args) => inst.callAction(action, args, conn),
+        subscribe: (event) => void conn.subscriptions.add(event),
+        unsubscribe: (event) => void conn.subscriptions.delete(event),
+        closed: (reason) => inst.disconnect(conn, conn.closedBy ?? reason),
+      };
+    });
+  }
+
+  openRawSocket(actorId: string, control: RawSocketControl, request: { url: string; headers: Record<string, string | string[] | undefined> }): Promise<void> {
+    return this.onLiveInstance(actorId, (inst) => inst.raw.openSocket(control, request));
+  }
+
+  /** Wakes the actor and runs `fn` on it; a refusal by an instance going to sleep retries on the next. */
+  private async onLiveInstance<T>(actorId: string, fn: (inst: ActorInstance) => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       const inst = await this.instance(actorId);
       try {
-        return await inst.raw.handleRequest(request);
+        return await fn(inst);
       } catch (err) {
         if (!(err instanceof TroupeError && err.code === "actor_stopping") || attempt >= STOPPING_RETRIES) throw err;
       }

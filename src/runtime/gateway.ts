@@ -1,4 +1,6 @@
+import type { ConnTransport } from "../actor/conn.js";
 import type { ActorInstance } from "../actor/instance.js";
+import type { RawSocketControl } from "../actor/raw-handlers.js";
 import type { ActorRecord, ActorStore, StoredAlarm } from "../storage/types.js";
 import type { ActorType } from "../actor/actor-type.js";
 import type { StopReason } from "../actor/metrics-port.js";
@@ -27,13 +29,28 @@ export interface ActorGateway {
   sendMessage(actorId: string, queue: string, body: unknown, opts?: { wait?: boolean; timeoutMs?: number }): Promise<{ messageId: number; output?: unknown }>;
   /** Raw HTTP for onRequest. */
   handleRequest(actorId: string, request: Request): Promise<Response>;
-  /** The live instance, woken if needed: connections and raw sockets attach to it. */
-  instance(actorId: string): Promise<ActorInstance>;
+  /** Admits a connection (onBeforeConnect, createConnState, onConnect as one turn). */
+  connect(actorId: string, params: unknown, transport: ConnTransport): Promise<GatewayConnection>;
+  /** Hands a raw socket to onWebSocket; its listeners run as turns. */
+  openRawSocket(actorId: string, control: RawSocketControl, request: { url: string; headers: Record<string, string | string[] | undefined> }): Promise<void>;
+}
+
+/** An admitted connection, as its transport sees it. */
+export interface GatewayConnection {
+  readonly id: string;
+  /** An action over this connection: it dies with the connection, never moves to another instance. */
+  call(action: string, args: unknown[]): Promise<unknown>;
+  subscribe(event: string): void;
+  unsubscribe(event: string): void;
+  /** The transport closed; `reason` labels the close metric unless the actor closed it. */
+  closed(reason: string): Promise<void>;
 }
 
 /** What the inspector reads besides the gateway: the live set, the store, the alarm clock. */
 export interface InspectableGateway extends ActorGateway {
   readonly store: ActorStore;
+  /** The live instance, woken if needed. */
+  instance(actorId: string): Promise<ActorInstance>;
   live(actorId: string): ActorInstance | undefined;
   liveIds(): string[];
   alarmsOf(actorId: string): StoredAlarm[];

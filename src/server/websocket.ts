@@ -2,11 +2,9 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
-import type { Conn } from "../actor/conn.js";
-import type { ActorInstance } from "../actor/instance.js";
 import type { RawSocketControl } from "../actor/raw-handlers.js";
 import { errors, toPublicError, TroupeError } from "../common/errors.js";
-import type { ActorGateway } from "../runtime/gateway.js";
+import type { ActorGateway, GatewayConnection } from "../runtime/gateway.js";
 import { clientMessage, decode, encode, type ClientMessage, type Encoding } from "./protocol.js";
 
 export interface WebSocketDeps {
@@ -90,8 +88,7 @@ async function serveConnection(ws: WebSocket, actorId: string, setup: { params: 
   };
   // Frames that arrive before the actor admitted the connection wait here, in order.
   let early: Array<[RawData, boolean]> | undefined = [];
-  let conn: Conn | undefined;
-  let instance: ActorInstance | undefined;
+  let conn: GatewayConnection | undefined;
   let closed = false;
 
   const failProtocol = (why: string): void => {
@@ -112,11 +109,11 @@ async function serveConnection(ws: WebSocket, actorId: string, setup: { params: 
     } catch {
       return failProtocol(encoding === "cbor" ? "invalid CBOR" : "invalid JSON");
     }
-    if (msg.t === "sub") conn!.subscriptions.add(msg.event);
-    else if (msg.t === "unsub") conn!.subscriptions.delete(msg.event);
+    if (msg.t === "sub") conn!.subscribe(msg.event);
+    else if (msg.t === "unsub") conn!.unsubscribe(msg.event);
     else {
       const id = msg.id;
-      instance!.callAction(msg.name, msg.args ?? [], conn).then(
+      conn!.call(msg.name, msg.args ?? []).then(
         (output) => send({ t: "reply", id, output }),
         (err) => {
           const pub = toPublicError(err);
@@ -134,13 +131,12 @@ async function serveConnection(ws: WebSocket, actorId: string, setup: { params: 
   ws.on("close", (code) => {
     closed = true;
     if (code === 1009) closeReason = "error";
-    if (conn && instance) void instance.disconnect(conn, conn.closedBy ?? closeReason);
+    if (conn) void conn.closed(closeReason);
   });
 
   try {
-    const manager = await deps.manager();
-    instance = await manager.instance(actorId);
-    conn = await instance.connect(setup.params, {
+    const gateway = await deps.manager();
+    conn = await gateway.connect(actorId, setup.params, {
       sendEvent: (name, args) => send({ t: "event", name, args }),
       close: (code, reason) => ws.close(code, reason),
     });
@@ -153,7 +149,7 @@ async function serveConnection(ws: WebSocket, actorId: string, setup: { params: 
     return;
   }
   if (closed) {
-    void instance.disconnect(conn, closeReason);
+    void conn.closed(closeReason);
     return;
   }
   send({ t: "init", actorId, connId: conn.id });
@@ -183,10 +179,9 @@ async function serveRawSocket(ws: WebSocket, actorId: string, path: string, req:
   });
   ws.on("error", (err) => deps.logger.debug({ err }, "raw WebSocket error"));
   try {
-    const manager = await deps.manager();
-    const instance = await manager.instance(actorId);
+    const gateway = await deps.manager();
     if (closed.with) return;
-    await instance.raw.openSocket(control, { url: path, headers: req.headers });
+    await gateway.openRawSocket(actorId, control, { url: path, headers: req.headers });
     // Closed while onWebSocket ran: the actor registered a socket that is already gone.
     const late = closed.with as [number, string] | undefined;
     if (late) {

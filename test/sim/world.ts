@@ -6,7 +6,7 @@ type InstalledClock = ReturnType<ReturnType<typeof FakeTimers.withGlobal>["insta
 import { pino } from "pino";
 import { setup, type Registry } from "../../src/index.js";
 import type { ActorInstance } from "../../src/actor/instance.js";
-import type { Conn } from "../../src/actor/conn.js";
+import type { GatewayConnection } from "../../src/runtime/gateway.js";
 import type { RawSocketControl } from "../../src/actor/raw-handlers.js";
 import { encodeKey } from "../../src/actor/kv.js";
 import { cbor } from "../../src/actor/state-codec.js";
@@ -81,7 +81,7 @@ interface Live {
   slept: Set<number>;
   woke: Set<number>;
   handlerRuns: Map<number, number>;
-  conns: Array<{ actorId: string; conn?: Conn; inst?: ActorInstance; closed: boolean }>;
+  conns: Array<{ actorId: string; conn?: GatewayConnection; closed: boolean }>;
   sockets: Array<{ control: RawSocketControl; closed: boolean }>;
 }
 
@@ -274,9 +274,9 @@ export class World {
         this.track(`connect ${slot.key}${cmd.bad ? " bad" : ""}`, async (call) => {
           const id = await this.resolve(slot);
           entry.actorId = id;
-          const manager = await w.registry.start();
-          const inst = await manager.instance(id);
-          const conn = await inst.connect(cmd.bad ? { bad: true } : {}, {
+          // Through the gateway, the one door the WebSocket server uses too.
+          const gateway = await w.registry.start();
+          const conn = await gateway.connect(id, cmd.bad ? { bad: true } : {}, {
             sendEvent: (name, args) => {
               if (name === "op" && w.epoch === this.live.epoch) {
                 const op = args[0] as number;
@@ -286,18 +286,17 @@ export class World {
             },
             close: () => void (entry.closed = true),
           });
-          conn.subscriptions.add("op");
+          conn.subscribe("op");
           entry.conn = conn;
-          entry.inst = inst;
           call.outcome = "ok";
         });
         break;
       }
       case "disconnect": {
         const entry = w.conns.filter((c) => c.conn && !c.closed)[cmd.i % Math.max(1, w.conns.length)];
-        if (!entry?.conn || !entry.inst) return;
+        if (!entry?.conn) return;
         entry.closed = true;
-        void entry.inst.disconnect(entry.conn, "client_closed");
+        void entry.conn.closed("client_closed");
         break;
       }
       case "raw":
@@ -323,14 +322,13 @@ export class World {
         w.sockets.push(entry);
         this.track(`rawSocket ${slot.key}`, async (call) => {
           const id = await this.resolve(slot);
-          const manager = await w.registry.start();
-          const inst = await manager.instance(id);
+          const gateway = await w.registry.start();
           if (cmd.closeEarly) {
-            // The client went away while the actor woke: the server side must forget it.
+            // The client went away before the socket was handed over.
             entry.closed = true;
             return;
           }
-          await inst.raw.openSocket(control, { url: "/", headers: {} });
+          await gateway.openRawSocket(id, control, { url: "/", headers: {} });
           call.outcome = "ok";
         });
         break;
@@ -568,9 +566,9 @@ export class World {
   async quiesce(): Promise<void> {
     // Every call gets its answer first; then the clients leave; then the actors may sleep.
     await this.runUntil(() => this.outstanding.size === 0);
-    for (const c of this.live.conns) if (c.conn && c.inst && !c.closed) {
+    for (const c of this.live.conns) if (c.conn && !c.closed) {
       c.closed = true;
-      void c.inst.disconnect(c.conn, "client_closed");
+      void c.conn.closed("client_closed");
     }
     for (const sock of this.live.sockets) if (!sock.closed) {
       sock.closed = true;
