@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from "node:async_hooks";
 import type { Logger } from "pino";
 import { errors, TroupeError, UserError } from "../common/errors.js";
 import type { GroupCommitter } from "../storage/group-commit.js";
@@ -6,11 +5,14 @@ import type { ActorStore, StoredAlarm, StoreWrite } from "../storage/types.js";
 import { ActorKv, type KvOp } from "./kv.js";
 import { ActorSchedule } from "./schedule.js";
 import { ActorSql } from "./sql.js";
-import { TurnDatabase, encodeRedo, type RedoOutcome } from "./sql-turn.js";
+import { TurnDatabase, encodeRedo } from "./sql-turn.js";
+import { isPromiseLike, newTurn, reentrantTurn, TIMED_OUT, withTimeout, type Turn } from "./turn.js";
+import { CallLog, type RecentCall } from "./call-log.js";
 import { RawHandlers } from "./raw-handlers.js";
 import { ActorQueues, type MessageOutcome } from "./queue.js";
 import { ActionContext, ActorContext } from "./context.js";
-import { Conn, type ConnTransport } from "./conn.js";
+import type { Conn, ConnTransport } from "./conn.js";
+import { Connections } from "./connections.js";
 import type { ActorType } from "./actor-type.js";
 import type { ActionMetrics, ActionOutcome, KvOpMetrics, StopReason } from "./metrics-port.js";
 import { cbor, decodeState, encodeState } from "./state-codec.js";
@@ -56,65 +58,7 @@ export interface Task {
   fateOnTimeout?: boolean;
 }
 
-/** Shared by turns that staged nothing of a kind: most turns stage nothing, and this is the hot path. */
-const NONE = Object.freeze([]) as unknown as never[];
-
-/** What one turn staged: written with its commit, undone by its rollback, settled once durable. */
-class Turn {
-  writes: StoreWrite[] = NONE;
-  undo: Array<() => void> = NONE;
-  settle: Array<() => void> = NONE;
-  /** Queue outcomes the turn decided, kept in its SQL redo record for senders waiting on them. */
-  outcomes: RedoOutcome[] = NONE;
-  /** The turn's events, released with its commit. */
-  outbox: Array<() => void> = NONE;
-
-  /** `inTask`: events wait for this turn's commit; outside a task they wait for the newest barrier. */
-  constructor(readonly inTask: boolean) {}
-
-  addWrite(w: StoreWrite): void {
-    if (this.writes === NONE) this.writes = [];
-    this.writes.push(w);
-  }
-  addUndo(f: () => void): void {
-    if (this.undo === NONE) this.undo = [];
-    this.undo.push(f);
-  }
-  addSettle(f: () => void): void {
-    if (this.settle === NONE) this.settle = [];
-    this.settle.push(f);
-  }
-  addOutcome(o: RedoOutcome): void {
-    if (this.outcomes === NONE) this.outcomes = [];
-    this.outcomes.push(o);
-  }
-  addEvent(send: () => void): void {
-    if (this.outbox === NONE) this.outbox = [];
-    this.outbox.push(send);
-  }
-  clear(): void {
-    this.writes = this.undo = this.settle = this.outcomes = this.outbox = NONE;
-  }
-}
-
-const newTurn = (inTask: boolean): Turn => new Turn(inTask);
-
-/** Reentrant turns run concurrently: each finds its own staging buffer through its async context. */
-const reentrantTurn = new AsyncLocalStorage<Turn>();
-
 type Status = "ready" | "stopping" | "stopped" | "crashed";
-
-const TIMED_OUT = Symbol("timed out");
-const RECENT_CALLS = 100;
-
-export interface RecentCall {
-  action: string;
-  /** Start time, ms since the epoch. */
-  at: number;
-  durationMs: number;
-  outcome: ActionOutcome;
-  code?: string;
-}
 
 /**
  * A live actor: its state, its inbox and its output gate.
@@ -131,7 +75,7 @@ export interface RecentCall {
 export class ActorInstance {
   state: unknown;
   vars: unknown;
-  readonly conns = new Map<string, Conn>();
+  private readonly connections: Connections;
   status: Status = "ready";
   /** Why the instance is stopping; decides what a refused call is told. */
   private stopReason: Exclude<StopReason, "crash"> | undefined;
@@ -179,6 +123,15 @@ export class ActorInstance {
     this.state = state;
     this.lastBytes = stateBytes;
     this.ctx = new ActorContext(this);
+    this.connections = new Connections({
+      type,
+      ctx: this.ctx,
+      log: () => this.log,
+      runHook: (label, fn, internal) => this.runHook(label, fn, internal),
+      emit: (send) => this.emit(send),
+      abandoned: () => this.status === "crashed",
+      afterChange: () => this.afterTurn(),
+    });
     this.turnDb = new TurnDatabase(host.store, id, type.config.db?.migrations ?? [], sqlSeq);
     this.raw = new RawHandlers({
       type,
@@ -222,6 +175,10 @@ export class ActorInstance {
 
   get name(): string {
     return this.type.name;
+  }
+
+  get conns(): ReadonlyMap<string, Conn> {
+    return this.connections.map;
   }
 
   get log(): Logger {
@@ -295,21 +252,16 @@ export class ActorInstance {
     return this.running === 0 && this.inbox.length === 0 && this.conns.size === 0 && this.raw.sockets.size === 0 && !this.queues?.hasHandlerWork;
   }
 
-  /** A ring of the most recent action calls, for the inspector (gone when the actor sleeps). */
-  private callRing: Array<RecentCall | undefined> | undefined;
-  private callCount = 0;
+  /** The most recent action calls, for the inspector (gone when the actor sleeps). */
+  private readonly calls = new CallLog();
 
   private recordCall(action: string, startedAt: number, durationMs: number, outcome: ActionOutcome, code?: string): void {
-    const ring = (this.callRing ??= new Array(RECENT_CALLS));
-    ring[this.callCount++ % RECENT_CALLS] = code ? { action, at: startedAt, durationMs, outcome, code } : { action, at: startedAt, durationMs, outcome };
+    this.calls.record(action, startedAt, durationMs, outcome, code);
   }
 
   /** The recent calls, oldest first. */
   get recentCalls(): RecentCall[] {
-    const n = Math.min(this.callCount, RECENT_CALLS);
-    const out: RecentCall[] = [];
-    for (let i = this.callCount - n; i < this.callCount; i++) out.push(this.callRing![i % RECENT_CALLS]!);
-    return out;
+    return this.calls.recent();
   }
 
   /** Raw HTTP and WebSocket handlers (onRequest, onWebSocket). */
@@ -750,52 +702,17 @@ export class ActorInstance {
   // ---- events and connections --------------------------------------------------------
 
   broadcast(event: string, args: unknown[]): void {
-    if (this.conns.size === 0) return;
-    this.emit(() => {
-      for (const conn of this.conns.values()) conn.deliverBroadcast(event, args);
-    });
+    this.connections.broadcast(event, args);
   }
 
   /** Admits a connection: onBeforeConnect, createConnState and onConnect run as one turn. */
-  async connect(params: unknown, transport: ConnTransport): Promise<Conn> {
-    const cfg = this.type.config;
-    const conn = (await this.runHook("connect", async () => {
-      try {
-        await cfg.onBeforeConnect?.(this.ctx, params);
-      } catch (err) {
-        throw err instanceof TroupeError ? err : errors.connectionRefused("Connection refused by the actor");
-      }
-      const state = cfg.createConnState ? await cfg.createConnState(this.ctx, params) : structuredClone(cfg.connState);
-      const c = new Conn(params, state, transport, (send) => this.emit(send));
-      this.conns.set(c.id, c);
-      this.type.metrics?.connectionsActive.inc();
-      this.type.metrics?.connectionsOpened.inc();
-      try {
-        await cfg.onConnect?.(this.ctx, c);
-      } catch (err) {
-        // The turn is rolled back, so the connection was never admitted.
-        this.dropConn(c, "error");
-        throw err;
-      }
-      return c;
-    })) as Conn;
-    return conn;
-  }
-
-  /** Forgets a connection without hooks; false if it was not registered. */
-  private dropConn(conn: Conn, reason: string): boolean {
-    if (!this.conns.delete(conn.id)) return false;
-    this.type.metrics?.connectionsActive.dec();
-    this.type.metrics?.connectionsClosed(reason).inc();
-    return true;
+  connect(params: unknown, transport: ConnTransport): Promise<Conn> {
+    return this.connections.connect(params, transport);
   }
 
   /** Removes a connection and runs onDisconnect as a turn. */
   disconnect(conn: Conn, reason: string): Promise<void> {
-    if (!this.dropConn(conn, reason)) return Promise.resolve();
-    const onDisconnect = this.type.config.onDisconnect;
-    const done = onDisconnect && this.status !== "crashed" ? this.runHook("disconnect", () => onDisconnect(this.ctx, conn), true).then(() => {}) : Promise.resolve();
-    return done.catch((err) => this.log.error({ err }, "onDisconnect failed")).finally(() => this.afterTurn());
+    return this.connections.disconnect(conn, reason);
   }
 
   // ---- sleep, destroy, crash ---------------------------------------------------------
@@ -846,10 +763,7 @@ export class ActorInstance {
   /** Disconnects every connection with its onDisconnect hook, then closes the transports. */
   async disconnectAll(reason: string): Promise<void> {
     this.raw.closeAll(1001, reason);
-    for (const conn of [...this.conns.values()]) {
-      await this.disconnect(conn, reason);
-      conn.disconnectTransport(1001, reason);
-    }
+    await this.connections.disconnectAll(reason);
   }
 
   /** Sets the snapshot a freshly created instance starts from. */
@@ -861,14 +775,6 @@ export class ActorInstance {
   markStarted(): void {
     this.lastActivity = performance.now();
     if (this.idle && this.status === "ready") this.armSleepTimer();
-  }
-
-  /** Closes every connection without hooks: the instance is being abandoned. */
-  private closeConnections(code: number, reason: string): void {
-    for (const conn of [...this.conns.values()]) {
-      this.dropConn(conn, "actor_stopped");
-      conn.disconnectTransport(code, reason);
-    }
   }
 
   markStopped(): void {
@@ -896,33 +802,13 @@ export class ActorInstance {
     this.turnDb.abandon();
     const pending = this.inbox.splice(0);
     this.type.metrics?.inboxDepth.dec(pending.length);
-    this.closeConnections(1011, "actor_restarted");
+    this.connections.closeAll(1011, "actor_restarted");
     this.raw.closeAll(1011, "actor_restarted");
     this.log.warn({ cause }, "actor instance abandoned");
     this.releaseDrainWaiters();
     const settled = this.settled().then(() => this.stoppedSignal.resolve());
     this.host.crashed(this, pending, settled);
   }
-}
-
-function isPromiseLike(v: unknown): v is PromiseLike<unknown> {
-  return typeof v === "object" && v !== null && typeof (v as { then?: unknown }).then === "function";
-}
-
-function withTimeout<T>(p: PromiseLike<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(TIMED_OUT), ms);
-    p.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (e) => {
-        clearTimeout(timer);
-        reject(e);
-      },
-    );
-  });
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
