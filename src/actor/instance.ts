@@ -6,6 +6,7 @@ import { ActorKv, type KvOp } from "./kv.js";
 import { ActorSchedule } from "./schedule.js";
 import { ActorSql } from "./sql.js";
 import { TurnDatabase, encodeRedo } from "./sql-turn.js";
+import { OutputGate } from "./output-gate.js";
 import { isPromiseLike, newTurn, reentrantTurn, TIMED_OUT, withTimeout, type Turn } from "./turn.js";
 import { CallLog, type RecentCall } from "./call-log.js";
 import { RawHandlers } from "./raw-handlers.js";
@@ -82,19 +83,12 @@ export class ActorInstance {
 
   private readonly inbox: Task[] = [];
   private running = 0;
-  private lastBytes: Uint8Array;
-  /** The newest queued commit; replies wait for it. */
-  private barrier: Promise<void> | undefined;
-  /** Set when a commit failed: replies gated on later commits must fail too. */
-  private poisoned = false;
+  /** Staged writes, commits and the gate that holds replies and events until they are durable. */
+  private readonly output: OutputGate;
   /** The running turn of a non-reentrant actor. */
   private active: Turn | undefined;
   /** Writes made outside any task (createState, onCreate, timers of user code). */
   private loose: Turn = newTurn(false);
-  /** KV writes staged and not yet known durable (hex key -> value, null = deleted). */
-  readonly kvOverlay = new Map<string, Uint8Array | null>();
-  /** Alarm changes staged and not yet known durable. */
-  readonly stagedAlarms = new Map<string, StoredAlarm | null>();
   /** Present when the actor type declares queues. */
   readonly queues: ActorQueues | undefined;
   private _kv: ActorKv | undefined;
@@ -121,7 +115,20 @@ export class ActorInstance {
     sqlSeq = 0,
   ) {
     this.state = state;
-    this.lastBytes = stateBytes;
+    this.output = new OutputGate(
+      {
+        id,
+        committer: host.committer,
+        commitObserver: type.commitObserver,
+        turnDb: () => this.turnDb,
+        state: () => this.state,
+        usable: () => this.status !== "crashed" && this.status !== "stopped",
+        alarmsCommitted: (changes) => host.alarmsCommitted(changes),
+        stateChanged: () => this.stateChanged(),
+        failed: (err) => this.commitFailed(err),
+      },
+      stateBytes,
+    );
     this.ctx = new ActorContext(this);
     this.connections = new Connections({
       type,
@@ -209,7 +216,7 @@ export class ActorInstance {
       name: this.type.name,
       hasAction: (n) => this.type.actions.has(n),
       stageAlarm: (id, alarm) => this.stageAlarm(id, alarm),
-      stagedAlarms: this.stagedAlarms,
+      stagedAlarms: this.output.stagedAlarms,
       committedAlarms: () => this.host.alarmsOf(this.id),
     }));
   }
@@ -340,7 +347,8 @@ export class ActorInstance {
 
   /** True while an alarm is neither cancelled by a staged turn nor gone from the clock. */
   alarmPending(id: string): boolean {
-    if (this.stagedAlarms.has(id)) return this.stagedAlarms.get(id) !== null;
+    const staged = this.output.stagedAlarms;
+    if (staged.has(id)) return staged.get(id) !== null;
     return this.host.alarmsOf(this.id).some((a) => a.id === id);
   }
 
@@ -419,9 +427,9 @@ export class ActorInstance {
       try {
         if (task.finalWrites) this.inTurn(turn, () => task.finalWrites!(this, true, value, undefined));
         if (this.turnDb.inTransaction) {
-          await this.commitSqlTurn(turn);
+          await this.output.commitSqlTurn(turn);
           sqlDurable = true;
-        } else barrier = this.commitPoint(turn);
+        } else barrier = this.output.commitPoint(turn);
       } catch (err) {
         failed = true;
         failure = err;
@@ -444,21 +452,21 @@ export class ActorInstance {
       if (task.action) this.recordCall(task.label, startedAt, durationMs, isUser ? "user_error" : "error", failure instanceof TroupeError ? failure.code : "internal_error");
       if (!(failure instanceof TroupeError)) this.log.error({ err: failure, task: task.label }, "actor code threw");
       else if (!isUser) this.log.warn({ code: failure.code, task: task.label }, failure.message);
-      let failedBarrier = this.barrier;
+      let failedBarrier = this.output.barrier;
       if (task.finalWrites) {
         const fate = newTurn(false);
         this.inTurn(fate, () => task.finalWrites!(this, false, undefined, failure));
         if (!reentrant) this.active = undefined;
-        failedBarrier = this.commitPoint(fate);
+        failedBarrier = this.output.commitPoint(fate);
       }
       // Logged above; the caller sees internal_error for anything that is not a typed error.
       const publicFailure = failure instanceof TroupeError ? failure : errors.internal();
-      this.gate(failedBarrier, () => task.reject(publicFailure), task.reject);
+      this.output.gate(failedBarrier, () => task.reject(publicFailure), task.reject);
     } else {
       const outbox = turn.outbox;
-      if (outbox.length > 0) this.gate(barrier, () => outbox.forEach((send) => send()), () => {});
+      if (outbox.length > 0) this.output.gate(barrier, () => outbox.forEach((send) => send()), () => {});
       // The outcome is known only once the commit is: a failed commit makes the call an error.
-      this.gate(
+      this.output.gate(
         barrier,
         () => {
           metrics?.ok.inc();
@@ -485,12 +493,7 @@ export class ActorInstance {
     this.inTurn(fate, () => task.finalWrites!(this, false, undefined, error));
     if (!this.type.options.reentrant) this.active = undefined;
     if (fate.writes.length === 0) return;
-    const commit = this.host.committer.enqueue(fate.writes, undefined, this);
-    this.barrier = commit;
-    commit.then(
-      () => fate.settle.forEach((f) => f()),
-      (err) => this.log.error({ err }, "could not record a timed-out queue attempt"),
-    );
+    this.output.commitAlone(fate.writes, fate.settle, (err) => this.log.error({ err }, "could not record a timed-out queue attempt"));
   }
 
   private afterTurn(): void {
@@ -523,115 +526,19 @@ export class ActorInstance {
 
   // ---- state and the output gate -----------------------------------------------------
 
-  /**
-   * Encodes the state; when it changed or the turn staged writes (KV, alarms), queues one
-   * commit for all of it and makes that commit the new barrier.
-   */
-  private commitPoint(turn: Turn): Promise<void> | undefined {
-    const bytes = encodeState(this.state);
-    const stateChanged = !equalBytes(bytes, this.lastBytes);
-    const staged = turn.writes;
-    const settle = turn.settle;
-    if (!stateChanged && staged.length === 0) return this.barrier;
-    if (stateChanged) this.lastBytes = bytes;
-    const writes: StoreWrite[] = stateChanged ? [{ kind: "state", actorId: this.id, state: bytes }, ...staged] : staged;
-    const commit = this.host.committer.enqueue(writes, this.type.commitObserver, this);
-    this.barrier = commit;
-    commit.then(
-      () => {
-        if (this.barrier === commit) this.barrier = undefined;
-        for (const f of settle) f();
-      },
-      (err) => {
-        if (this.barrier === commit) this.barrier = undefined;
-        this.commitFailed(err);
-      },
-    );
-    if (stateChanged) this.stateChanged();
-    return commit;
-  }
-
-  /**
-   * A turn that used `c.db`: once every earlier commit is durable, its SQL commits together
-   * with a redo record of its other writes, and that commit is the turn's durability point.
-   * The store applies the same writes afterwards; if that fails, the next wake applies them
-   * from the redo record, so the turn is never half-applied and its reply need not wait.
-   */
-  private async commitSqlTurn(turn: Turn): Promise<void> {
-    if (this.barrier) {
-      try {
-        await this.barrier;
-      } catch (err) {
-        throw errors.commitFailed(err);
-      }
-    }
-    // The wait above let other code run: the instance may have been abandoned meanwhile.
-    const status = this.status as Status;
-    if (status === "crashed" || status === "stopped") throw errors.actorRestarted();
-    if (this.poisoned) throw errors.commitFailed();
-    const bytes = encodeState(this.state);
-    const stateChanged = !equalBytes(bytes, this.lastBytes);
-    const writes: StoreWrite[] = stateChanged ? [{ kind: "state", actorId: this.id, state: bytes }, ...turn.writes] : [...turn.writes];
-    let seq: number;
-    try {
-      seq = this.turnDb.commitWithRedo(encodeRedo(writes, turn.outcomes));
-    } catch (err) {
-      throw err instanceof TroupeError && err.code !== "sql_error" ? err : errors.commitFailed(err);
-    }
-    if (stateChanged) this.lastBytes = bytes;
-    writes.push({ kind: "sqlApplied", actorId: this.id, seq });
-    const commit = this.host.committer.enqueue(writes, this.type.commitObserver, this);
-    this.barrier = commit;
-    commit.then(
-      () => {
-        if (this.barrier === commit) this.barrier = undefined;
-        this.turnDb.applied(seq);
-        // If this commit fails, the redo replay arms the alarms and counts the messages instead.
-        for (const f of turn.settle) f();
-      },
-      (err) => {
-        if (this.barrier === commit) this.barrier = undefined;
-        this.commitFailed(err);
-      },
-    );
-    if (stateChanged) this.stateChanged();
-  }
-
-  private stateChanged(): void {
-    const onStateChange = this.type.config.onStateChange;
-    if (!onStateChange) return;
-    try {
-      onStateChange(this.ctx, this.state);
-    } catch (err) {
-      this.log.error({ err }, "onStateChange threw");
-    }
-  }
-
   /** Stages a write with the current turn; `overlayKey` also makes a KV write visible to reads. */
   stage(write: StoreWrite, overlayKey?: string, overlayValue?: Uint8Array | null): void {
-    const turn = this.currentTurn();
-    turn.addWrite(write);
-    if (overlayKey === undefined) return;
-    this.trackOverlay(turn, this.kvOverlay, overlayKey, overlayValue!);
+    this.output.stage(this.currentTurn(), write, overlayKey, overlayValue);
   }
 
   /** Stages an alarm, or with null its cancellation; the scheduler hears once it is durable. */
   stageAlarm(id: string, alarm: StoredAlarm | null): void {
-    const turn = this.currentTurn();
-    turn.addWrite(alarm ? { kind: "alarmSet", actorId: this.id, alarm } : { kind: "alarmDelete", actorId: this.id, alarmId: id });
-    this.trackOverlay(turn, this.stagedAlarms, id, alarm);
-    turn.addSettle(() => this.host.alarmsCommitted([[id, alarm]]));
+    this.output.stageAlarm(this.currentTurn(), id, alarm);
   }
 
-  /** Sets an overlay entry with an undo for rollback and a cleanup for when it is durable. */
-  private trackOverlay<V>(turn: Turn, map: Map<string, V>, key: string, value: V): void {
-    const had = map.has(key);
-    const prev = map.get(key);
-    turn.addUndo(() => (had ? map.set(key, prev as V) : map.delete(key)));
-    map.set(key, value);
-    turn.addSettle(() => {
-      if (map.get(key) === value) map.delete(key);
-    });
+  /** KV writes staged and not yet known durable (hex key -> value, null = deleted). */
+  get kvOverlay(): Map<string, Uint8Array | null> {
+    return this.output.kvOverlay;
   }
 
   /**
@@ -652,33 +559,20 @@ export class ActorInstance {
     return out;
   }
 
-  /** Waits for `barrier` (if any) before `send`; a failed or poisoned commit calls `fail` instead. */
-  private gate(barrier: Promise<void> | undefined, send: () => void, fail: (err: unknown) => void): void {
-    if (!barrier) {
-      send();
-      return;
-    }
-    barrier.then(
-      () => (this.poisoned ? fail(errors.commitFailed()) : send()),
-      (err) => fail(errors.commitFailed(err)),
-    );
-  }
-
   /** Sends with the current turn's commit, or after the newest commit when outside a turn. */
   private emit(send: () => void): void {
     const turn = this.currentTurn();
     if (turn.inTask) turn.addEvent(send);
-    else this.gate(this.barrier, send, () => {});
+    else this.output.gate(this.output.barrier, send, () => {});
   }
 
   private rollback(turn: Turn): void {
     this.turnDb.rollback();
-    for (let i = turn.undo.length - 1; i >= 0; i--) turn.undo[i]!();
-    turn.clear();
+    this.output.undo(turn);
     // Concurrent reentrant turns share the state object: restoring it would undo their changes too.
     if (this.type.options.reentrant) return;
     try {
-      this.state = decodeState(this.lastBytes);
+      this.state = decodeState(this.output.lastBytes);
     } catch (err) {
       this.log.error({ err }, "could not restore the last snapshot");
     }
@@ -688,15 +582,22 @@ export class ActorInstance {
     if (this.status === "crashed" || this.status === "stopped") return;
     this.log.error({ err }, "state commit failed; restarting the actor from its last committed state");
     this.type.metrics?.stateCommitFailures.inc();
-    this.poisoned = true;
-    // Writes queued after the failed one were built on it: they must not land, nor be acknowledged.
-    this.host.committer.discard(this);
     this.crash("commit_failed");
+  }
+
+  private stateChanged(): void {
+    const onStateChange = this.type.config.onStateChange;
+    if (!onStateChange) return;
+    try {
+      onStateChange(this.ctx, this.state);
+    } catch (err) {
+      this.log.error({ err }, "onStateChange threw");
+    }
   }
 
   /** The last snapshot; a crash replaces the live state with what the store holds. */
   get committedSnapshot(): Uint8Array {
-    return this.lastBytes;
+    return this.output.lastBytes;
   }
 
   // ---- events and connections --------------------------------------------------------
@@ -757,7 +658,7 @@ export class ActorInstance {
 
   /** Resolves once every commit queued so far has settled (success or failure). */
   async settled(): Promise<void> {
-    for (let b = this.barrier; b; b = this.barrier === b ? undefined : this.barrier) await b.catch(() => {});
+    await this.output.settled();
   }
 
   /** Disconnects every connection with its onDisconnect hook, then closes the transports. */
@@ -768,7 +669,7 @@ export class ActorInstance {
 
   /** Sets the snapshot a freshly created instance starts from. */
   resetSnapshot(bytes: Uint8Array): void {
-    this.lastBytes = bytes;
+    this.output.lastBytes = bytes;
   }
 
   /** The instance is live: start counting idle time. */
@@ -811,6 +712,4 @@ export class ActorInstance {
   }
 }
 
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.byteLength === b.byteLength && Buffer.compare(a, b) === 0;
-}
+
