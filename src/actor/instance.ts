@@ -16,7 +16,7 @@ import type { Conn, ConnTransport } from "./conn.js";
 import { Connections } from "./connections.js";
 import type { ActorType } from "./actor-type.js";
 import type { ActionMetrics, ActionOutcome, KvOpMetrics, StopReason } from "./metrics-port.js";
-import { cbor, decodeState, encodeState } from "./state-codec.js";
+import { cbor, decodeState } from "./state-codec.js";
 
 /** What an instance needs from the manager that owns it. */
 export interface InstanceHost {

@@ -4,17 +4,18 @@ import type { ActorType } from "../actor/actor-type.js";
 import { ActorInstance, type InstanceHost, type Task } from "../actor/instance.js";
 import { keyToString, normalizeKey } from "../common/key.js";
 import type { StopReason } from "../actor/metrics-port.js";
-import { readRedo } from "../actor/sql-turn.js";
-import { assertStorable, cbor, decodeState, encodeState } from "../actor/state-codec.js";
+import { decodeState, encodeState } from "../actor/state-codec.js";
 import { errors, TroupeError } from "../common/errors.js";
 import type { GroupCommitter } from "../storage/group-commit.js";
-import type { ActorRecord, ActorStore, StoredAlarm, StoredMessage, StoreWrite } from "../storage/types.js";
+import type { ActorRecord, ActorStore, StoredAlarm, StoreWrite } from "../storage/types.js";
 import type { MessageOutcome } from "../actor/queue.js";
 import type { GatewayConnection, InspectableGateway, ResolveMode, ResolvedActor } from "../runtime/gateway.js";
 import type { ConnTransport } from "../actor/conn.js";
 import type { RawSocketControl } from "../actor/raw-handlers.js";
 import { Scheduler } from "./scheduler.js";
 import { createInProcessClient } from "./in-process-client.js";
+import { QueueSends } from "./queue-sends.js";
+import { catchUpSql, type SqlCatchUpHost } from "./sql-catch-up.js";
 
 export type { ResolveMode, ResolvedActor } from "../runtime/gateway.js";
 
@@ -63,15 +64,27 @@ export class ActorManager implements InstanceHost, InspectableGateway {
     this.newId = opts.newId ?? newActorId;
     this.onInstance = opts.onInstance;
     this.scheduler = new Scheduler({ instance: (id) => this.instance(id), metricsOf: (name) => this.types.get(name)?.metrics, logger });
+    this.sqlHost = {
+      store,
+      committer,
+      alarmsCommitted: (changes) => this.alarmsCommitted(changes),
+      messageSettled: (seq, outcome) => this.messageSettled(seq, outcome),
+    };
+    this.sends = new QueueSends({
+      committer,
+      logger,
+      recordById: (id) => this.recordById(id),
+      typeOf: (name) => this.typeOf(name),
+      accepting: () => this.accepting,
+      destroying: (id) => this.destroying.has(id),
+      queuesOf: async (id) => (await this.instance(id)).queues,
+      wakeAfterUnload: (id) => this.wakeAfterUnload(id),
+    });
   }
 
-  /** Senders waiting (`wait: true`) for a message's handler, by message seq. */
-  private readonly messageWaiters = new Map<number, (outcome: MessageOutcome) => void>();
-  private lastSeq = 0;
-  /** Sent messages not yet handed to an instance; a wake that loads one from the store takes it off. */
-  private readonly undelivered = new Set<number>();
-  /** Queue sends whose commit is in flight, per actor: a destroy waits for them to count the backlog. */
-  private readonly sending = new Map<string, Set<Promise<unknown>>>();
+  private readonly sqlHost: SqlCatchUpHost;
+  /** Messages sent from outside (src/registry/queue-sends.ts). */
+  private readonly sends: QueueSends;
   private readonly destroying = new Set<string>();
   /** Actors that got a message while unloading: they wake again once unloaded. */
   private readonly rewake = new Set<string>();
@@ -82,7 +95,7 @@ export class ActorManager implements InstanceHost, InspectableGateway {
    */
   async startBackgroundWork(): Promise<void> {
     this.scheduler.load(await this.store.loadAlarms());
-    this.lastSeq = Math.max(this.lastSeq, await this.store.maxMessageSeq());
+    this.sends.restoreSeq(await this.store.maxMessageSeq());
     const backlog = await this.store.queueBacklog();
     for (const b of backlog) this.types.get(b.actorName)?.metrics?.queues.get(b.queue)?.depth.inc(b.count);
     for (const actorId of new Set(backlog.map((b) => b.actorId))) {
@@ -90,67 +103,9 @@ export class ActorManager implements InstanceHost, InspectableGateway {
     }
   }
 
-  /**
-   * Stores a queue message durably, then hands it to the (woken) actor. With `wait`, resolves
-   * with the handler's result once that is durable, or fails after `timeoutMs`.
-   */
-  async sendMessage(actorId: string, queue: string, body: unknown, opts: { wait?: boolean; timeoutMs?: number } = {}): Promise<{ messageId: number; output?: unknown }> {
-    if (!this.accepting) throw errors.stopping();
-    const record = await this.recordById(actorId);
-    const type = this.typeOf(record.name);
-    const spec = type.queues.get(queue);
-    if (!spec) throw errors.queueNotFound(type.name, queue);
-    if (opts.wait && !spec.handler) throw errors.invalidRequest(`Queue "${queue}" has no handler, so there is no result to wait for`);
-    assertStorable(body, "body");
-    if (this.destroying.has(actorId)) throw errors.actorNotFound(actorId);
-    // The lookups above yielded: a shutdown may have begun, and it no longer waits for new writes.
-    if (!this.accepting) throw errors.stopping();
-    const now = Date.now();
-    const message: StoredMessage = { seq: ++this.lastSeq, actorId, queue, body: cbor.encode(body), enqueuedAt: now, attempts: 0, availableAt: now };
-    let waited: Promise<MessageOutcome> | undefined;
-    if (opts.wait) waited = new Promise((resolve) => this.messageWaiters.set(message.seq, resolve));
-    this.undelivered.add(message.seq);
-    const commit = this.committer.enqueue({ kind: "queuePush", actorId, message });
-    const inFlight = this.sending.get(actorId) ?? new Set();
-    this.sending.set(actorId, inFlight);
-    inFlight.add(commit);
-    try {
-      await commit;
-    } catch (err) {
-      this.messageWaiters.delete(message.seq);
-      this.undelivered.delete(message.seq);
-      throw errors.commitFailed(err);
-    } finally {
-      inFlight.delete(commit);
-      if (inFlight.size === 0 && this.sending.get(actorId) === inFlight) this.sending.delete(actorId);
-    }
-    const m = type.metrics?.queues.get(queue);
-    m?.sent.inc();
-    m?.depth.inc();
-    this.instance(actorId).then(
-      (inst) => {
-        // A wake that loaded the message from the store took it off `undelivered` already.
-        if (!this.undelivered.delete(message.seq)) return;
-        if (!inst.queues?.deliver([message])) this.wakeAfterUnload(actorId);
-      },
-      (err) => {
-        this.undelivered.delete(message.seq);
-        this.logger.warn({ err, actorId }, "queued a message for an actor that could not wake; it is delivered on its next wake");
-      },
-    );
-    if (!waited) return { messageId: message.seq };
-    const timeoutMs = opts.timeoutMs ?? 30_000;
-    let timer: NodeJS.Timeout | undefined;
-    const outcome = await Promise.race([
-      waited,
-      new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), timeoutMs))),
-    ]).finally(() => clearTimeout(timer));
-    if (outcome === "timeout") {
-      this.messageWaiters.delete(message.seq);
-      throw errors.queueWaitTimedOut(timeoutMs, message.seq);
-    }
-    if (!outcome.ok) throw outcome.error;
-    return { messageId: message.seq, output: outcome.output };
+  /** Stores a queue message durably, then hands it to the (woken) actor (src/registry/queue-sends.ts). */
+  sendMessage(actorId: string, queue: string, body: unknown, opts: { wait?: boolean; timeoutMs?: number } = {}): Promise<{ messageId: number; output?: unknown }> {
+    return this.sends.send(actorId, queue, body, opts);
   }
 
   /** The actor is unloading with work for it: wake it again once it is down. */
@@ -180,10 +135,7 @@ export class ActorManager implements InstanceHost, InspectableGateway {
   }
 
   messageSettled(seq: number, outcome: MessageOutcome): void {
-    const waiter = this.messageWaiters.get(seq);
-    if (!waiter) return;
-    this.messageWaiters.delete(seq);
-    waiter(outcome);
+    this.sends.settled(seq, outcome);
   }
 
   alarmsOf(actorId: string): StoredAlarm[] {
@@ -410,14 +362,14 @@ export class ActorManager implements InstanceHost, InspectableGateway {
     const started = performance.now();
     const record = await this.recordById(actorId);
     const type = this.typeOf(record.name);
-    const sqlSeq = await this.catchUpSql(actorId, type);
+    const sqlSeq = await catchUpSql(this.sqlHost, actorId, type);
     const bytes = await this.store.loadState(actorId);
     if (!bytes) throw errors.actorNotFound(actorId);
     const inst = new ActorInstance(type, actorId, record.key, decodeState(bytes), bytes, this, sqlSeq);
     this.onInstance?.(inst);
     // Loaded before the instance is live, so a send that commits meanwhile is delivered exactly once.
     const messages = inst.queues ? await this.store.loadMessages(actorId) : [];
-    for (const m of messages) this.undelivered.delete(m.seq);
+    this.sends.loaded(messages);
     const createVars = type.config.createVars;
     try {
       if (createVars) inst.vars = await withDeadline(Promise.resolve(createVars(inst.context)), type.options.actionTimeoutMs, "createVars");
@@ -429,50 +381,6 @@ export class ActorManager implements InstanceHost, InspectableGateway {
     await this.activate(inst, "wake", started);
     if (messages.length > 0) inst.queues!.deliver(messages);
     return inst;
-  }
-
-  /**
-   * Applies the SQL redo records the store has not applied yet (a crash or a refused commit
-   * came between the actor's SQL commit and the store's), before the state is read.
-   */
-  private async catchUpSql(actorId: string, type: ActorType): Promise<number> {
-    let applied = await this.store.sqlApplied(actorId);
-    if (!this.store.hasActorDatabase(actorId)) return applied;
-    const db = this.store.openActorDatabase(actorId);
-    let records;
-    try {
-      records = readRedo(db, applied);
-      this.store.actorDatabaseCommitted(actorId, db);
-    } finally {
-      this.store.releaseActorDatabase(actorId, db);
-    }
-    for (const r of records) {
-      try {
-        await this.committer.enqueue([...r.writes, { kind: "sqlApplied", actorId, seq: r.seq }]);
-      } catch (err) {
-        throw errors.commitFailed(err);
-      }
-      this.redoApplied(type, r.writes, r.outcomes);
-      applied = r.seq;
-    }
-    return applied;
-  }
-
-  /** What a redo's writes would have told the runtime had they landed with their turn. */
-  private redoApplied(type: ActorType, writes: readonly StoreWrite[], outcomes: ReadonlyArray<[number, boolean, unknown]>): void {
-    for (const w of writes) {
-      if (w.kind === "alarmSet") this.scheduler.add(w.alarm);
-      else if (w.kind === "alarmDelete") this.scheduler.remove(w.alarmId);
-      else if (w.kind === "queueAck" || w.kind === "queueRetry") {
-        const m = type.metrics?.queues.get(w.queue);
-        if (w.kind === "queueAck") m?.processed.ok.inc();
-        else (w.dead ? m?.processed.dead : m?.processed.error)?.inc();
-        if (w.kind === "queueAck" || w.dead) m?.depth.dec();
-      }
-    }
-    for (const [seq, ok, output] of outcomes) {
-      this.messageSettled(seq, ok ? { ok: true, output } : { ok: false, error: errors.queueMessageDead() });
-    }
   }
 
   /** Runs onWake as the first turn; the instance takes calls only once it succeeded. */
@@ -546,7 +454,7 @@ export class ActorManager implements InstanceHost, InspectableGateway {
   /** Deletes the actor's data; its stored backlog leaves the queue-depth gauges. */
   private async destroyStored(inst: ActorInstance): Promise<void> {
     // New sends are refused (destroying); wait for those in flight so the backlog count is exact.
-    await Promise.allSettled([...(this.sending.get(inst.id) ?? [])]);
+    await this.sends.inFlight(inst.id);
     const backlog = inst.queues ? await this.store.loadMessages(inst.id) : [];
     await this.committer.enqueue({ kind: "destroy", actorId: inst.id });
     for (const msg of backlog) {
@@ -588,10 +496,7 @@ export class ActorManager implements InstanceHost, InspectableGateway {
     await Promise.allSettled([...this.transitions.values()]);
     await this.committer.drain();
     // Senders still waiting for a handler hear now: their messages are stored for the next start.
-    for (const [seq, waiter] of [...this.messageWaiters]) {
-      this.messageWaiters.delete(seq);
-      waiter({ ok: false, error: errors.queueWaitInterrupted(seq) });
-    }
+    this.sends.interruptWaiters();
   }
 }
 
