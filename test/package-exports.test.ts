@@ -20,39 +20,33 @@ test("`troupe` and `troupe/client` resolve to dist/ through package.json exports
   assert.ok(fs.existsSync("dist/index.d.ts") && fs.existsSync("dist/client/index.d.ts"), "type declarations are emitted");
 });
 
-test("the client's import graph stays in dist/client and needs only cbor-x and ws", () => {
-  const seen = new Set<string>();
+/** Every file `entry` reaches through relative imports, and the packages it names. */
+function importGraph(entry: string, fileOf: (spec: string) => string): { files: Set<string>; external: Set<string> } {
+  const files = new Set<string>();
   const external = new Set<string>();
   const visit = (file: string): void => {
-    if (seen.has(file)) return;
-    seen.add(file);
+    if (files.has(file)) return;
+    files.add(file);
     const src = fs.readFileSync(file, "utf8");
     for (const m of src.matchAll(/(?:^|\n)\s*(?:import|export)\s[^;]*?from\s+"([^"]+)"|import\("([^"]+)"\)/g)) {
       const spec = m[1] ?? m[2]!;
-      if (spec.startsWith(".")) visit(path.resolve(path.dirname(file), spec));
+      if (spec.startsWith(".")) visit(path.resolve(path.dirname(file), fileOf(spec)));
       else external.add(spec);
     }
   };
-  visit(path.resolve("dist/client/index.js"));
-  for (const f of seen) assert.ok(f.startsWith(path.resolve("dist/client")), `client loads ${f}`);
+  visit(path.resolve(entry));
+  return { files, external };
+}
+
+test("the client's import graph stays in dist/client and needs only cbor-x and ws", () => {
+  const { files, external } = importGraph("dist/client/index.js", (spec) => spec);
+  for (const f of files) assert.ok(f.startsWith(path.resolve("dist/client")), `client loads ${f}`);
   assert.deepEqual([...external].sort(), ["cbor-x", "ws"]);
 });
 
 test("the client's emitted type declarations stay in dist/client too (no server, storage or better-sqlite3 types)", () => {
-  const seen = new Set<string>();
-  const external = new Set<string>();
-  const visit = (file: string): void => {
-    if (seen.has(file)) return;
-    seen.add(file);
-    const src = fs.readFileSync(file, "utf8");
-    for (const m of src.matchAll(/(?:^|\n)\s*(?:import|export)\s[^;]*?from\s+"([^"]+)"|import\("([^"]+)"\)/g)) {
-      const spec = m[1] ?? m[2]!;
-      if (spec.startsWith(".")) visit(path.resolve(path.dirname(file), spec.replace(/\.js$/, ".d.ts")));
-      else external.add(spec);
-    }
-  };
-  visit(path.resolve("dist/client/index.d.ts"));
-  assert.ok(seen.size > 1, "the declarations were followed");
-  for (const f of seen) assert.ok(f.startsWith(path.resolve("dist/client")), `the client's types load ${f}`);
+  const { files, external } = importGraph("dist/client/index.d.ts", (spec) => spec.replace(/\.js$/, ".d.ts"));
+  assert.ok(files.size > 1, "the declarations were followed");
+  for (const f of files) assert.ok(f.startsWith(path.resolve("dist/client")), `the client's types load ${f}`);
   assert.deepEqual([...external].sort(), []);
 });
