@@ -16,5 +16,5 @@ for w in $(seq 1 "$workers"); do
   pids="$pids $!"
 done
 for p in $pids; do wait "$p" || status=1; done
-for w in $(seq 1 "$workers"); do echo "worker $w: $(cat "${TMPDIR:-/tmp}/troupe-sim-$w.log")"; done
+for w in $(seq 1 "$workers"); do echo "worker $w:"; grep -v "^seed [0-9-]*: [0-9]* schedules$" "${TMPDIR:-/tmp}/troupe-sim-$w.log" || true; done
 exit $status

@@ -35,6 +35,8 @@ if (seconds > 0) {
   const chunk = 200;
   while (Date.now() - started < seconds * 1000 && totals.runs < maxRuns) {
     const seed = (Math.random() * 2 ** 31) | 0;
+    // Said first, so a chunk that takes long (shrinking a failure) can be found again.
+    console.log(`seed ${seed}: ${chunk} schedules`);
     if (!(await one(seed, chunk, undefined, totals))) failures++;
   }
 } else {
