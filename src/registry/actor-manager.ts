@@ -78,7 +78,7 @@ export class ActorManager implements InstanceHost, InspectableGateway {
       accepting: () => this.accepting,
       destroying: (id) => this.destroying.has(id),
       queuesOf: async (id) => (await this.instance(id)).queues,
-      wakeAfterUnload: (id) => this.wakeAfterUnload(id),
+      wakeLater: (id) => this.wakeLater(id),
     });
   }
 
@@ -99,7 +99,10 @@ export class ActorManager implements InstanceHost, InspectableGateway {
     const backlog = await this.store.queueBacklog();
     for (const b of backlog) this.types.get(b.actorName)?.metrics?.queues.get(b.queue)?.depth.inc(b.count);
     for (const actorId of new Set(backlog.map((b) => b.actorId))) {
-      this.instance(actorId).catch((err) => this.logger.warn({ err, actorId }, "could not wake an actor with queued messages"));
+      this.instance(actorId).catch((err) => {
+        this.logger.warn({ err, actorId }, "could not wake an actor with queued messages; retrying");
+        this.wakeLater(actorId);
+      });
     }
   }
 
@@ -108,11 +111,12 @@ export class ActorManager implements InstanceHost, InspectableGateway {
     return this.sends.send(actorId, queue, body, opts);
   }
 
-  /** The actor is unloading with work for it: wake it again once it is down. */
-  private wakeAfterUnload(actorId: string): void {
+  /** The actor has stored work it could not take now: wake it once it is down, or after a pause. */
+  private wakeLater(actorId: string): void {
     this.rewake.add(actorId);
     const t = this.transitions.get(actorId);
     if (t) void t.then(() => this.runRewake(actorId));
+    else setTimeout(() => this.runRewake(actorId), REWAKE_BACKOFF_MS).unref();
   }
 
   private runRewake(actorId: string, attempt = 0): void {

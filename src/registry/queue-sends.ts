@@ -17,8 +17,8 @@ export interface QueueSendsHost {
   destroying(actorId: string): boolean;
   /** The live instance's queues, woken if needed. */
   queuesOf(actorId: string): Promise<{ deliver(messages: readonly StoredMessage[]): boolean } | undefined>;
-  /** The actor was unloading when the message came: wake it again once it is down. */
-  wakeAfterUnload(actorId: string): void;
+  /** The actor could not take the message now (unloading, or its wake failed): wake it again later. */
+  wakeLater(actorId: string): void;
 }
 
 /**
@@ -93,11 +93,13 @@ export class QueueSends {
       (queues) => {
         // A wake that loaded the message from the store took it off `undelivered` already.
         if (!this.undelivered.delete(message.seq)) return;
-        if (!queues?.deliver([message])) host.wakeAfterUnload(actorId);
+        if (!queues?.deliver([message])) host.wakeLater(actorId);
       },
       (err) => {
         this.undelivered.delete(message.seq);
-        host.logger.warn({ err, actorId }, "queued a message for an actor that could not wake; it is delivered on its next wake");
+        // The message is stored: the actor's next wake loads it. Make that wake happen.
+        host.logger.warn({ err, actorId }, "queued a message for an actor that could not wake; retrying the wake");
+        host.wakeLater(actorId);
       },
     );
     if (!waited) return { messageId: message.seq };

@@ -17,4 +17,9 @@ export const REGRESSIONS: ReadonlyArray<{ bug: string; seed: number; path: strin
   { bug: "A→B→A through c.client() waited for the timeout instead of failing with call_cycle", seed: 1, path: "0:0:0:0:0:2:0:2:4:4:2:2" },
   { bug: "a queue handler that never settled blocked its actor forever (only actions timed out)", seed: 1, path: "3:0:0:0:0:1:1:0:3:5:7:7:5:4:2:3:3:4" },
   { bug: "a turn's SQL committed apart from its state batch (an acknowledged SQL write was lost)", seed: 1, path: "1:0:1:0:0:0:0:1:2:2:2:2:2" },
+  {
+    bug: "a message sent to an actor whose wake failed (a refused redo commit) waited for the next caller",
+    seed: 2066513983,
+    path: "149:2:36:68:62:34:83:43:36:71:45:97:42:42:42:42:58:58:64:69:56:56:56:56:48:78:82:66:79:73:76:75:75:82:82:94:94:51:20:55:65:1:51:46:47:53:58:53:66:58:71:70:70:71:71:51:50:49",
+  },
 ];
