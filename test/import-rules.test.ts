@@ -92,3 +92,8 @@ test("no import circles, type imports included", () => {
   assert.deepEqual(circles, []);
   assert.ok(graph.size > 50, `the walk saw the source tree (${graph.size} files)`);
 });
+
+test("better-sqlite3 stays inside the store implementations: no interface hands out its types", () => {
+  const users = [...graph.keys()].filter((f) => /from "better-sqlite3"/.test(fs.readFileSync(f, "utf8"))).map(rel).sort();
+  assert.deepEqual(users, ["storage/dir-lock.ts", "storage/memory-store.ts", "storage/sqlite-store.ts", "storage/table-counts.ts"]);
+});

@@ -1,6 +1,5 @@
-import type Database from "better-sqlite3";
 import { errors } from "../common/errors.js";
-import type { ActorStore, StoreWrite } from "../storage/types.js";
+import type { ActorStore, SqlConnection, StoreWrite } from "../storage/types.js";
 import { migrate, sqlError } from "./sql.js";
 import { cbor } from "./state-codec.js";
 
@@ -28,12 +27,12 @@ export function encodeRedo(writes: readonly StoreWrite[], outcomes: readonly Red
   return cbor.encode({ w: writes, o: safe });
 }
 
-function ensureRedoTable(db: Database.Database): void {
+function ensureRedoTable(db: SqlConnection): void {
   db.exec(`CREATE TABLE IF NOT EXISTS ${REDO_TABLE} (seq INTEGER PRIMARY KEY, record BLOB NOT NULL)`);
 }
 
 /** Redo records after `appliedSeq`, in order: turns whose SQL committed but whose other writes may not have. */
-export function readRedo(db: Database.Database, appliedSeq: number): RedoRecord[] {
+export function readRedo(db: SqlConnection, appliedSeq: number): RedoRecord[] {
   ensureRedoTable(db);
   const rows = db.prepare(`SELECT seq, record FROM ${REDO_TABLE} WHERE seq > ? ORDER BY seq`).all(appliedSeq) as Array<{ seq: number; record: Buffer }>;
   return rows.map((r) => {
@@ -53,7 +52,7 @@ export function readRedo(db: Database.Database, appliedSeq: number): RedoRecord[
  * the redo after a crash or a refused store commit (ActorManager.wake).
  */
 export class TurnDatabase {
-  private db: Database.Database | undefined;
+  private db: SqlConnection | undefined;
   private abandoned = false;
   /** Highest redo seq written; the store's applied seq when nothing newer was written yet. */
   private seq: number;
@@ -71,7 +70,7 @@ export class TurnDatabase {
   }
 
   /** The handle for a statement: opens it if needed and begins the turn's transaction. */
-  forStatement(): Database.Database {
+  forStatement(): SqlConnection {
     if (this.abandoned) throw errors.actorRestarted();
     if (!this.db) {
       const db = this.store.openActorDatabase(this.actorId);

@@ -1,6 +1,6 @@
-import type Database from "better-sqlite3";
 import { errors, TroupeError } from "../common/errors.js";
 import type { SqlKind, SqlKindMetrics } from "./metrics-port.js";
+import type { SqlConnection, SqlStatement } from "../storage/types.js";
 
 export { SQL_KINDS, type SqlKind } from "./metrics-port.js";
 
@@ -12,7 +12,7 @@ export type SqlMetrics = (kind: SqlKind) => SqlKindMetrics;
 /** What `c.db` needs from its instance. */
 export interface SqlHost {
   /** Opens (once) the actor's own database, with its migrations applied. */
-  database(): Database.Database;
+  database(): SqlConnection;
   readonly sqlMetrics: SqlMetrics | undefined;
 }
 
@@ -45,7 +45,7 @@ const MAX_CACHED = 200;
  * committed with the rest of the turn (src/actor/sql-turn.ts) and rolled back if it throws.
  */
 export class ActorSql {
-  private readonly cache = new Map<string, Database.Statement>();
+  private readonly cache = new Map<string, SqlStatement>();
 
   constructor(private readonly host: SqlHost) {}
 
@@ -97,7 +97,7 @@ export class ActorSql {
 
   private depth = 0;
 
-  private prepare(sql: string): Database.Statement {
+  private prepare(sql: string): SqlStatement {
     // database() also opens the turn's transaction, so call it even for a cached statement.
     const db = this.host.database();
     let stmt = this.cache.get(sql);
@@ -128,7 +128,7 @@ export class ActorSql {
   }
 }
 
-function bind(stmt: Database.Statement, params: SqlParams | undefined): { all(): unknown[]; run(): Database.RunResult } {
+function bind(stmt: SqlStatement, params: SqlParams | undefined): { all(): unknown[]; run(): { changes: number; lastInsertRowid: number | bigint } } {
   if (params === undefined) return { all: () => stmt.all(), run: () => stmt.run() };
   if (Array.isArray(params)) return { all: () => stmt.all(...params), run: () => stmt.run(...params) };
   if (typeof params === "object" && params !== null) return { all: () => stmt.all(params), run: () => stmt.run(params) };
@@ -136,18 +136,19 @@ function bind(stmt: Database.Statement, params: SqlParams | undefined): { all():
 }
 
 /** Applies `migrations` that have not run yet, in order, tracking the count in user_version. */
-export function migrate(db: Database.Database, migrations: readonly string[]): void {
-  const applied = db.pragma("user_version", { simple: true }) as number;
+export function migrate(db: SqlConnection, migrations: readonly string[]): void {
+  const applied = (db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version;
   if (applied > migrations.length) {
     throw errors.sqlMigrationError(`The actor database is at migration ${applied} but the actor declares ${migrations.length}`);
   }
   for (let i = applied; i < migrations.length; i++) {
     try {
-      db.transaction(() => {
-        db.exec(migrations[i]!);
-        db.pragma(`user_version = ${i + 1}`);
-      })();
+      db.exec("BEGIN IMMEDIATE");
+      db.exec(migrations[i]!);
+      db.exec(`PRAGMA user_version = ${i + 1}`);
+      db.exec("COMMIT");
     } catch (err) {
+      if (db.inTransaction) db.exec("ROLLBACK");
       throw errors.sqlMigrationError(`Migration ${i + 1} failed: ${(err as Error).message}`);
     }
   }

@@ -1,7 +1,7 @@
 import Database from "better-sqlite3";
 import { tableCounts } from "./table-counts.js";
 import { keyToString } from "../common/key.js";
-import type { ActorRecord, ActorStore, KvRange, StoredAlarm, StoredMessage, StoreWrite } from "./types.js";
+import type { ActorRecord, ActorStore, KvRange, SqlConnection, StoreWrite, StoredAlarm, StoredMessage } from "./types.js";
 
 /** Keeps everything in process memory: for tests and throwaway servers, never durable. */
 export class MemoryStore implements ActorStore {
@@ -90,7 +90,7 @@ export class MemoryStore implements ActorStore {
   }
 
   /** A private in-memory connection from the committed image, as a file connection would be. */
-  openActorDatabase(actorId: string): Database.Database {
+  openActorDatabase(actorId: string): SqlConnection {
     const image = this.images.get(actorId);
     const db = image ? new Database(image) : new Database(":memory:");
     db.pragma("trusted_schema = OFF");
@@ -99,11 +99,12 @@ export class MemoryStore implements ActorStore {
   }
 
   /** A transaction committed on `db`: its image becomes what later connections start from. */
-  actorDatabaseCommitted(actorId: string, db: Database.Database): void {
-    if (this.images.has(actorId)) this.images.set(actorId, db.serialize());
+  actorDatabaseCommitted(actorId: string, db: SqlConnection): void {
+    // Connections of this store are its own better-sqlite3 ones.
+    if (this.images.has(actorId)) this.images.set(actorId, (db as Database.Database).serialize());
   }
 
-  releaseActorDatabase(_actorId: string, db: Database.Database): void {
+  releaseActorDatabase(_actorId: string, db: SqlConnection): void {
     if (db.open) db.close();
   }
 

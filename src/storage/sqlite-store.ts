@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { keyToString } from "../common/key.js";
-import type { ActorRecord, ActorStore, KvRange, StoredAlarm, StoredMessage, StoreWrite } from "./types.js";
+import type { ActorRecord, ActorStore, KvRange, SqlConnection, StoreWrite, StoredAlarm, StoredMessage } from "./types.js";
 import { acquireDirLock, type DirLock } from "./dir-lock.js";
 import { tableCounts } from "./table-counts.js";
 
@@ -212,7 +212,7 @@ export class SqliteStore implements ActorStore {
     }
   }
 
-  openActorDatabase(actorId: string): Database.Database {
+  openActorDatabase(actorId: string): SqlConnection {
     const dir = path.join(this.opts.dataDir, "actors");
     fs.mkdirSync(dir, { recursive: true });
     const db = new Database(path.join(dir, `${actorId}.db`));
@@ -225,7 +225,7 @@ export class SqliteStore implements ActorStore {
   /** The file is the durable copy: nothing to do. */
   actorDatabaseCommitted(): void {}
 
-  releaseActorDatabase(_actorId: string, db: Database.Database): void {
+  releaseActorDatabase(_actorId: string, db: SqlConnection): void {
     if (db.open) db.close();
   }
 

@@ -1,4 +1,3 @@
-import type Database from "better-sqlite3";
 
 /**
  * The storage seam. The embedded default is SQLite; a distributed engine will implement
@@ -95,11 +94,32 @@ export interface ActorStore {
   /** True if the actor has an SQL database (it used `c.db`). */
   hasActorDatabase(actorId: string): boolean;
   /** The actor's own SQL database (opened on first use by `c.db`). */
-  openActorDatabase(actorId: string): Database.Database;
+  openActorDatabase(actorId: string): SqlConnection;
   /** A transaction on the actor's database committed (a store without files keeps its image). */
-  actorDatabaseCommitted(actorId: string, db: Database.Database): void;
+  actorDatabaseCommitted(actorId: string, db: SqlConnection): void;
   /** The instance is unloading: close the database if the store reopens it later. */
-  releaseActorDatabase(actorId: string, db: Database.Database): void;
+  releaseActorDatabase(actorId: string, db: SqlConnection): void;
   /** The actor was destroyed: remove its database. */
   deleteActorDatabase(actorId: string): void;
+}
+
+/**
+ * A connection to an actor's own SQL database, as the runtime uses it: SQLite's dialect and
+ * synchronous calls (a turn's statements run between its awaits). The embedded stores hand out
+ * better-sqlite3 connections, which have this shape; no driver's own type crosses this seam.
+ */
+export interface SqlConnection {
+  readonly open: boolean;
+  readonly inTransaction: boolean;
+  exec(sql: string): unknown;
+  prepare(sql: string): SqlStatement;
+  close(): unknown;
+}
+
+export interface SqlStatement {
+  /** True when the statement returns rows. */
+  readonly reader: boolean;
+  all(...params: unknown[]): unknown[];
+  get(...params: unknown[]): unknown;
+  run(...params: unknown[]): { changes: number; lastInsertRowid: number | bigint };
 }

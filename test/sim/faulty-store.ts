@@ -1,7 +1,6 @@
-import type Database from "better-sqlite3";
 import type { Scheduler } from "fast-check";
 import { MemoryStore } from "../../src/storage/memory-store.js";
-import type { ActorRecord, ActorStore, KvRange, StoredAlarm, StoredMessage, StoreWrite } from "../../src/storage/types.js";
+import type { ActorRecord, ActorStore, KvRange, SqlConnection, StoreWrite, StoredAlarm, StoredMessage } from "../../src/storage/types.js";
 
 /** How often each fault strikes, chosen per run by the seed. */
 export interface FaultRates {
@@ -96,7 +95,7 @@ export class FaultyStore implements ActorStore {
     return this.disk.hasActorDatabase(actorId);
   }
 
-  openActorDatabase(actorId: string): Database.Database {
+  openActorDatabase(actorId: string): SqlConnection {
     const db = this.disk.openActorDatabase(actorId);
     const exec = db.exec.bind(db);
     // A full disk shows when SQLite writes the transaction out: at COMMIT.
@@ -109,10 +108,10 @@ export class FaultyStore implements ActorStore {
     };
     return db;
   }
-  actorDatabaseCommitted(actorId: string, db: Database.Database): void {
+  actorDatabaseCommitted(actorId: string, db: SqlConnection): void {
     if (!this.dead) this.disk.actorDatabaseCommitted(actorId, db);
   }
-  releaseActorDatabase(actorId: string, db: Database.Database): void {
+  releaseActorDatabase(actorId: string, db: SqlConnection): void {
     this.disk.releaseActorDatabase(actorId, db);
   }
   deleteActorDatabase(actorId: string): void {
