@@ -80,7 +80,15 @@ export class RawHandlers {
       onMessage: (l: (d: string | Uint8Array) => unknown) => void messageListeners.push(l),
       onClose: (l: (code: number, reason: string) => unknown) => void closeListeners.push(l),
     };
-    await this.host.run("onWebSocket", () => onWebSocket(ctx, socket, request));
+    try {
+      await this.host.run("onWebSocket", () => onWebSocket(ctx, socket, request));
+    } catch (err) {
+      // Refused (the actor was going to sleep: the gateway retries on the next instance) or
+      // failed: this instance must not keep the socket, nor close it, nor count it.
+      if (this.sockets.delete(control)) type.metrics?.websocketsActive?.dec();
+      control.onClose = undefined;
+      throw err;
+    }
     // Messages that arrived during onWebSocket were buffered by the server until now.
     control.onMessage = (data) => {
       for (const l of messageListeners) void asTurn("websocket message", () => l(data));

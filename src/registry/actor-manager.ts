@@ -448,6 +448,8 @@ export class ActorManager implements InstanceHost, InspectableGateway {
       if (reason === "sleep" && inst.queues?.hasHandlerWork) this.rewake.add(inst.id);
     } catch (err) {
       inst.log.error({ err, reason }, "error while unloading the actor");
+      // A destroy whose commit was refused left the actor, and any queued messages, in place.
+      if ([...inst.type.queues.values()].some((q) => q.handler)) this.rewake.add(inst.id);
     } finally {
       this.retire(inst, reason);
       inst.markStopped();

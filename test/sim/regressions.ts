@@ -22,4 +22,10 @@ export const REGRESSIONS: ReadonlyArray<{ bug: string; seed: number; path: strin
     seed: 2066513983,
     path: "149:2:36:68:62:34:83:43:36:71:45:97:42:42:42:42:58:58:64:69:56:56:56:56:48:78:82:66:79:73:76:75:75:82:82:94:94:51:20:55:65:1:51:46:47:53:58:53:66:58:71:70:70:71:71:51:50:49",
   },
+  {
+    bug: "a raw socket opened while its actor went to sleep stayed registered on the old instance (and was closed by it)",
+    seed: 835686040,
+    path: "13:0:0:0:6:4:0:12:13:21:11:6:11:11:14:16:16:20:19:19:19:19:22:22:22:25:30:20:26:25:30:32:29:22",
+  },
+  { bug: "a destroy whose commit was refused stranded the actor's queued messages", seed: 402969713, path: "197" },
 ];

@@ -329,6 +329,8 @@ export class World {
             return;
           }
           await gateway.openRawSocket(id, control, { url: "/", headers: {} });
+          // As the WebSocket server does: a socket that closed while it was being opened is closed now.
+          if (entry.closed) control.onClose?.(1000, "");
           call.outcome = "ok";
         });
         break;
