@@ -11,6 +11,8 @@ export interface ActorType {
   readonly options: Required<ActorOptions>;
   readonly actions: ReadonlyMap<string, AnyActionFn>;
   readonly queues: ReadonlyMap<string, QueueSpec>;
+  /** Some queue has a handler: stored messages need the actor awake to be handled. */
+  readonly hasQueueHandlers: boolean;
   readonly metrics: ActorTypeMetrics | undefined;
   readonly commitObserver: CommitObserver | undefined;
 }
@@ -38,6 +40,7 @@ export function createActorType(name: string, def: AnyActorDefinition, metrics: 
     options: { ...DEFAULT_OPTIONS, ...envDefaults(), ...def.config.options },
     actions,
     queues,
+    hasQueueHandlers: [...queues.values()].some((q) => q.handler !== undefined),
     metrics,
     commitObserver: metrics && {
       committed(bytes, seconds) {

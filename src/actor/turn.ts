@@ -19,28 +19,30 @@ export class Turn {
   constructor(readonly inTask: boolean) {}
 
   addWrite(w: StoreWrite): void {
-    if (this.writes === NONE) this.writes = [];
-    this.writes.push(w);
+    this.writes = add(this.writes, w);
   }
   addUndo(f: () => void): void {
-    if (this.undo === NONE) this.undo = [];
-    this.undo.push(f);
+    this.undo = add(this.undo, f);
   }
   addSettle(f: () => void): void {
-    if (this.settle === NONE) this.settle = [];
-    this.settle.push(f);
+    this.settle = add(this.settle, f);
   }
   addOutcome(o: RedoOutcome): void {
-    if (this.outcomes === NONE) this.outcomes = [];
-    this.outcomes.push(o);
+    this.outcomes = add(this.outcomes, o);
   }
   addEvent(send: () => void): void {
-    if (this.outbox === NONE) this.outbox = [];
-    this.outbox.push(send);
+    this.outbox = add(this.outbox, send);
   }
   clear(): void {
     this.writes = this.undo = this.settle = this.outcomes = this.outbox = NONE;
   }
+}
+
+/** Appends to a turn's list, replacing the shared empty one on first use. */
+function add<T>(list: T[], item: T): T[] {
+  if (list === NONE) return [item];
+  list.push(item);
+  return list;
 }
 
 export const newTurn = (inTask: boolean): Turn => new Turn(inTask);

@@ -247,15 +247,8 @@ export class ActorManager implements InstanceHost, InspectableGateway {
    * The one way a call reaches an actor's action: wakes it, and when the instance was going
    * to sleep and refused the call unrun, retries on the next instance.
    */
-  async callAction(actorId: string, action: string, args: unknown[], chain?: readonly string[]): Promise<unknown> {
-    for (let attempt = 0; ; attempt++) {
-      const inst = await this.instance(actorId);
-      try {
-        return await inst.callAction(action, args, undefined, chain);
-      } catch (err) {
-        if (!(err instanceof TroupeError && err.code === "actor_stopping") || attempt >= STOPPING_RETRIES) throw err;
-      }
-    }
+  callAction(actorId: string, action: string, args: unknown[], chain?: readonly string[]): Promise<unknown> {
+    return this.onLiveInstance(actorId, (inst) => inst.callAction(action, args, undefined, chain));
   }
 
   /** Raw HTTP for onRequest, through the same wake-and-retry door as actions. */
@@ -449,7 +442,7 @@ export class ActorManager implements InstanceHost, InspectableGateway {
     } catch (err) {
       inst.log.error({ err, reason }, "error while unloading the actor");
       // A destroy whose commit was refused left the actor, and any queued messages, in place.
-      if ([...inst.type.queues.values()].some((q) => q.handler)) this.rewake.add(inst.id);
+      if (inst.type.hasQueueHandlers) this.rewake.add(inst.id);
     } finally {
       this.retire(inst, reason);
       inst.markStopped();
@@ -486,7 +479,7 @@ export class ActorManager implements InstanceHost, InspectableGateway {
     }
     // Stored messages (a handler's ack may have been lost with the instance), or an SQL turn
     // whose store commit failed, must not wait for the next caller to be taken care of.
-    if ([...inst.type.queues.values()].some((q) => q.handler) || this.store.hasActorDatabase(inst.id)) {
+    if (inst.type.hasQueueHandlers || this.store.hasActorDatabase(inst.id)) {
       this.rewake.add(inst.id);
       void done.then(() => this.runRewake(inst.id));
     }

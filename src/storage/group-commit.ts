@@ -7,7 +7,7 @@ export interface CommitObserver {
 
 /** One `enqueue` call: its writes land together, and its promise settles on its own. */
 interface Ticket {
-  writes: StoreWrite[];
+  writes: readonly StoreWrite[];
   observer: CommitObserver | undefined;
   /** Whose writes these are; `discard(owner)` drops them. Undefined: nobody can discard them. */
   owner: object | undefined;
@@ -43,7 +43,8 @@ export class GroupCommitter {
    */
   enqueue(writes: StoreWrite | readonly StoreWrite[], observer?: CommitObserver, owner?: object): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const list = Array.isArray(writes) ? [...(writes as StoreWrite[])] : [writes as StoreWrite];
+      // Callers hand over their array and never touch it again: no copy on the hot path.
+      const list: readonly StoreWrite[] = Array.isArray(writes) ? writes : [writes as StoreWrite];
       this.next.push({ writes: list, observer, owner, enqueuedAt: performance.now(), resolve, reject });
       if (!this.flushing && this.next.length === 1) setImmediate(() => void this.flush());
     });
@@ -92,7 +93,7 @@ export class GroupCommitter {
 }
 
 /** One batch's writes in order; of an actor's state snapshots only the last is written. */
-function coalesce(tickets: readonly Ticket[]): StoreWrite[] {
+function coalesce(tickets: readonly Ticket[]): readonly StoreWrite[] {
   if (tickets.length === 1) return tickets[0]!.writes;
   const out: StoreWrite[] = [];
   const stateAt = new Map<string, number>();
