@@ -77,6 +77,8 @@ export class ActorManager implements InstanceHost, InspectableGateway {
       typeOf: (name) => this.typeOf(name),
       accepting: () => this.accepting,
       destroying: (id) => this.destroying.has(id),
+      destroys: () => this.destroyCount,
+      exists: async (id) => (await this.store.findById(id)) !== undefined,
       queuesOf: async (id) => (await this.instance(id)).queues,
       wakeLater: (id) => this.wakeLater(id),
     });
@@ -86,6 +88,7 @@ export class ActorManager implements InstanceHost, InspectableGateway {
   /** Messages sent from outside (src/registry/queue-sends.ts). */
   private readonly sends: QueueSends;
   private readonly destroying = new Set<string>();
+  private destroyCount = 0;
   /** Actors that got a message while unloading: they wake again once unloaded. */
   private readonly rewake = new Set<string>();
 
@@ -456,6 +459,7 @@ export class ActorManager implements InstanceHost, InspectableGateway {
     await this.sends.inFlight(inst.id);
     const backlog = inst.queues ? await this.store.loadMessages(inst.id) : [];
     await this.committer.enqueue({ kind: "destroy", actorId: inst.id });
+    this.destroyCount++;
     for (const msg of backlog) {
       inst.type.metrics?.queues.get(msg.queue)?.depth.dec();
       // A sender waiting for the handler hears now, not at its own timeout.

@@ -11,10 +11,13 @@ export interface QueueSendsHost {
   readonly committer: GroupCommitter;
   readonly logger: Logger;
   recordById(actorId: string): Promise<ActorRecord>;
+  exists(actorId: string): Promise<boolean>;
   typeOf(name: string): ActorType;
   /** False once a shutdown began. */
   accepting(): boolean;
   destroying(actorId: string): boolean;
+  /** How many destroys have committed so far: a send that raced one checks its actor again. */
+  destroys(): number;
   /** The live instance's queues, woken if needed. */
   queuesOf(actorId: string): Promise<{ deliver(messages: readonly StoredMessage[]): boolean } | undefined>;
   /** The actor could not take the message now (unloading, or its wake failed): wake it again later. */
@@ -58,6 +61,8 @@ export class QueueSends {
   async send(actorId: string, queue: string, body: unknown, opts: { wait?: boolean; timeoutMs?: number } = {}): Promise<{ messageId: number; output?: unknown }> {
     const host = this.host;
     if (!host.accepting()) throw errors.stopping();
+    // Taken before the lookup: a destroy committed after it makes the lookup stale.
+    const destroysBefore = host.destroys();
     const record = await host.recordById(actorId);
     const type = host.typeOf(record.name);
     const spec = type.queues.get(queue);
@@ -85,6 +90,13 @@ export class QueueSends {
     } finally {
       inFlight.delete(commit);
       if (inFlight.size === 0 && this.sending.get(actorId) === inFlight) this.sending.delete(actorId);
+    }
+    // A destroy that committed meanwhile (the lookup above was older than it) made the store
+    // skip the message: the sender must hear that, not a messageId.
+    if (host.destroys() !== destroysBefore && !(await host.exists(actorId))) {
+      this.waiters.delete(message.seq);
+      this.undelivered.delete(message.seq);
+      throw errors.actorNotFound(actorId);
     }
     const m = type.metrics?.queues.get(queue);
     m?.sent.inc();

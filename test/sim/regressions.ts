@@ -28,4 +28,5 @@ export const REGRESSIONS: ReadonlyArray<{ bug: string; seed: number; path: strin
     path: "13:0:0:0:6:4:0:12:13:21:11:6:11:11:14:16:16:20:19:19:19:19:22:22:22:25:30:20:26:25:30:32:29:22",
   },
   { bug: "a destroy whose commit was refused stranded the actor's queued messages", seed: 402969713, path: "197" },
+  { bug: "a send whose actor lookup predated a destroy was acknowledged, though the store skipped the message", seed: 2055384849, path: "104" },
 ];
