@@ -81,13 +81,14 @@ describe("core runtime metrics against ground truth", () => {
       assert.equal(sampleValue(s, "troupe_actor_starts_total", { ...C, kind: "create" }), 2);
       assert.equal(sampleValue(s, "troupe_actor_start_duration_seconds_count", C), 2, "two starts, both creates");
       assert.equal(sampleValue(s, "troupe_actors_active", C), 1, "b is live, a crashed");
-      // Commits: a's 5 awaited increments commit one by one, b's 1; rolled-back and timed-out calls commit nothing.
-      // Each state is CBOR {count: n} with n < 24: 8 bytes. Creation writes the first state but is not a state commit.
-      assert.equal(sampleValue(s, "troupe_actor_state_commits_total", C), 6);
-      assert.equal(sampleValue(s, "troupe_actor_state_commit_duration_seconds_count", C), 6);
-      assert.equal(sampleValue(s, "troupe_actor_state_bytes_count", C), 6);
-      assert.equal(sampleValue(s, "troupe_actor_state_bytes_sum", C), 48);
-      assert.equal(sampleValue(s, "troupe_actor_state_bytes_bucket", { ...C, le: "64" }), 6);
+      // Commits: each actor's first turn commits its first state (2), a's 5 awaited increments commit
+      // one by one, b's 1; rolled-back and timed-out calls commit nothing.
+      // Each state is CBOR {count: n} with n < 24: 8 bytes.
+      assert.equal(sampleValue(s, "troupe_actor_state_commits_total", C), 8);
+      assert.equal(sampleValue(s, "troupe_actor_state_commit_duration_seconds_count", C), 8);
+      assert.equal(sampleValue(s, "troupe_actor_state_bytes_count", C), 8);
+      assert.equal(sampleValue(s, "troupe_actor_state_bytes_sum", C), 64);
+      assert.equal(sampleValue(s, "troupe_actor_state_bytes_bucket", { ...C, le: "64" }), 8);
 
       // Wake after the crash.
       assert.equal(await a.read(), 5);

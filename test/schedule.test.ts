@@ -45,9 +45,11 @@ describe("c.schedule", () => {
     const h = await startServer({ use: { timer }, metrics: { token: TOKEN } });
     try {
       const t = h.client.timer.getOrCreate(["a"]);
-      const id1 = await t.after(400, "second");
-      await t.at(Date.now() + 250, "first");
-      const id3 = await t.after(300, "cancelled");
+      // Alarms far enough out that the calls and the scrape below finish first on a loaded machine.
+      const t0 = Date.now();
+      const id1 = await t.after(1400, "second");
+      await t.at(t0 + 1000, "first");
+      const id3 = await t.after(1200, "cancelled");
       const listed = await t.list();
       assert.deepEqual(listed.map((a) => a.args[0]), ["first", "cancelled", "second"]);
       assert.equal(listed.find((a) => a.id === id1)!.action, "record");
@@ -59,7 +61,7 @@ describe("c.schedule", () => {
       // The actor sleeps after 100 ms idle; the alarms wake it.
       await waitFor(async () => (await h.registry.start()).liveCount === 0, 2000, "actor asleep");
       const wakesBefore = wakes.filter((k) => k === "a").length;
-      await sleep(600);
+      await sleep(Math.max(0, t0 + 1900 - Date.now()));
       assert.ok(wakes.filter((k) => k === "a").length > wakesBefore, "an alarm woke the sleeping actor");
       assert.deepEqual(await t.log(), ["first", "second"]);
       assert.deepEqual(await t.list(), []);

@@ -13,6 +13,8 @@ export interface ActorType {
   readonly queues: ReadonlyMap<string, QueueSpec>;
   /** Some queue has a handler: stored messages need the actor awake to be handled. */
   readonly hasQueueHandlers: boolean;
+  /** Calls from outside a connection pass admission (onBeforeConnect, connection state): src/actor/admission.ts. */
+  readonly admits: boolean;
   readonly metrics: ActorTypeMetrics | undefined;
   readonly commitObserver: CommitObserver | undefined;
 }
@@ -41,6 +43,7 @@ export function createActorType(name: string, def: AnyActorDefinition, metrics: 
     actions,
     queues,
     hasQueueHandlers: [...queues.values()].some((q) => q.handler !== undefined),
+    admits: def.config.onBeforeConnect !== undefined || def.config.createConnState !== undefined || def.config.connState !== undefined,
     metrics,
     commitObserver: metrics && {
       committed(bytes, seconds) {

@@ -1,8 +1,8 @@
 import type { Logger } from "pino";
-import { errors, TroupeError } from "../common/errors.js";
 import type { ActorType } from "./actor-type.js";
 import { Conn, type ConnTransport } from "./conn.js";
 import type { ActorContext } from "./context.js";
+import { admit } from "./admission.js";
 
 /** What the connections need from their instance. */
 export interface ConnectionsHost {
@@ -37,12 +37,7 @@ export class Connections {
     const { type, ctx } = this.host;
     const cfg = type.config;
     return (await this.host.runHook("connect", async () => {
-      try {
-        await cfg.onBeforeConnect?.(ctx, params);
-      } catch (err) {
-        throw err instanceof TroupeError ? err : errors.connectionRefused("Connection refused by the actor");
-      }
-      const state = cfg.createConnState ? await cfg.createConnState(ctx, params) : structuredClone(cfg.connState);
+      const { state } = await admit(type, ctx, params);
       const c = new Conn(params, state, transport, (send) => this.host.emit(send));
       this.map.set(c.id, c);
       type.metrics?.connectionsActive.inc();

@@ -1,5 +1,6 @@
 import { errors } from "../common/errors.js";
-import type { ActorStore, StoreWrite } from "../storage/types.js";
+import type { StorageDriver } from "../storage/driver.js";
+import type { StoreWrite } from "../storage/types.js";
 import type { KvOp, KvOpMetrics } from "./metrics-port.js";
 import { assertStorable, cbor } from "./state-codec.js";
 
@@ -24,7 +25,7 @@ export interface KvListOptions {
 /** What the KV needs from its actor instance: the store for reads, and a place to stage writes. */
 export interface KvHost {
   readonly id: string;
-  readonly store: ActorStore;
+  readonly storage: Pick<StorageDriver, "kvGet" | "kvList">;
   /** Writes staged by this and earlier turns that are not yet known durable; null marks a delete. */
   readonly kvOverlay: Map<string, Uint8Array | null>;
   stage(write: StoreWrite, overlayKey?: string, overlayValue?: Uint8Array | null): void;
@@ -147,7 +148,7 @@ export class ActorKv {
       const inRange = (k: Uint8Array) => (!lower || compare(k, lower) >= 0) && (!upper || compare(k, upper) < 0);
       const overlay = [...this.host.kvOverlay.entries()].map(([h, v]) => [Buffer.from(h, "hex"), v] as const).filter(([k]) => inRange(k));
       // Ask the store for enough rows that overlay deletions cannot starve the page.
-      const rows = await this.host.store.kvList(this.host.id, { start: lower, end: upper, limit: limit + overlay.length, reverse: opts.reverse });
+      const rows = await this.host.storage.kvList(this.host.id, { start: lower, end: upper, limit: limit + overlay.length, reverse: opts.reverse });
       const merged = new Map<string, [Uint8Array, Uint8Array]>(rows.map(([k, v]) => [hex(k), [k, v]]));
       for (const [k, v] of overlay) {
         if (v === null) merged.delete(hex(k));
@@ -162,7 +163,7 @@ export class ActorKv {
   private async read(key: Uint8Array): Promise<unknown> {
     const staged = this.host.kvOverlay.get(hex(key));
     if (staged === null) return undefined;
-    const bytes = staged ?? (await this.host.store.kvGet(this.host.id, key));
+    const bytes = staged ?? (await this.host.storage.kvGet(this.host.id, key));
     return bytes === undefined ? undefined : cbor.decode(bytes);
   }
 

@@ -1,5 +1,6 @@
 import { errors } from "../common/errors.js";
-import type { ActorStore, SqlConnection, StoreWrite } from "../storage/types.js";
+import type { ActorDatabase, StorageDriver } from "../storage/driver.js";
+import type { SqlConnection, StoreWrite } from "../storage/types.js";
 import { migrate, sqlError } from "./sql.js";
 import { cbor } from "./state-codec.js";
 
@@ -42,17 +43,18 @@ export function readRedo(db: SqlConnection, appliedSeq: number): RedoRecord[] {
 }
 
 /**
- * The actor's database across turns: opened (and migrated) on first use, one transaction per
- * turn from its first statement to the turn's commit point, closed when the actor unloads.
+ * The actor's database across turns: opened (and migrated) before the first turn, one
+ * transaction per turn from its first statement to the turn's commit point, closed when the
+ * actor unloads.
  *
  * SQLite cannot commit one transaction across the actor's file and the shared store, so the
  * actor's file is the turn's durability point: the turn's other writes go into a redo record
  * in the same SQL transaction, and the store records which redo it has applied. A turn is
  * then either wholly durable (SQL and redo together) or not at all; the store catches up from
- * the redo after a crash or a refused store commit (ActorManager.wake).
+ * the redo after a crash or a refused store commit (src/registry/sql-catch-up.ts).
  */
 export class TurnDatabase {
-  private db: SqlConnection | undefined;
+  private db: ActorDatabase | undefined;
   private abandoned = false;
   /** Highest redo seq written; the store's applied seq when nothing newer was written yet. */
   private seq: number;
@@ -60,7 +62,7 @@ export class TurnDatabase {
   private confirmed: number;
 
   constructor(
-    private readonly store: ActorStore,
+    private readonly storage: Pick<StorageDriver, "openDatabase">,
     private readonly actorId: string,
     private readonly migrations: readonly string[],
     appliedSeq: number,
@@ -69,44 +71,52 @@ export class TurnDatabase {
     this.confirmed = appliedSeq;
   }
 
-  /** The handle for a statement: opens it if needed and begins the turn's transaction. */
+  /** Opens and migrates the database; the instance calls it before its first turn. */
+  async open(): Promise<void> {
+    if (this.db || this.abandoned) return;
+    const db = await this.storage.openDatabase(this.actorId);
+    try {
+      migrate(db.connection, this.migrations);
+      ensureRedoTable(db.connection);
+      db.committed();
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
+    // Abandoned while it opened: nobody will release it.
+    if (this.abandoned) await db.close();
+    else this.db = db;
+  }
+
+  /** The handle for a statement: begins the turn's transaction. */
   forStatement(): SqlConnection {
     if (this.abandoned) throw errors.actorRestarted();
-    if (!this.db) {
-      const db = this.store.openActorDatabase(this.actorId);
-      try {
-        migrate(db, this.migrations);
-        ensureRedoTable(db);
-        this.store.actorDatabaseCommitted(this.actorId, db);
-      } catch (err) {
-        this.store.releaseActorDatabase(this.actorId, db);
-        throw err;
-      }
-      this.db = db;
-    }
-    if (!this.db.inTransaction) this.db.exec("BEGIN IMMEDIATE");
-    return this.db;
+    if (!this.db) throw errors.sqlUnavailable("undeclared");
+    const conn = this.db.connection;
+    if (!conn.inTransaction) conn.exec("BEGIN IMMEDIATE");
+    return conn;
   }
 
   /** True when the current turn ran SQL that is not yet committed. */
   get inTransaction(): boolean {
-    return this.db?.inTransaction === true;
+    return this.db?.connection.inTransaction === true;
   }
 
   /** Commits the turn's SQL with its redo record; returns the record's seq. Throws if SQLite refuses. */
   commitWithRedo(record: Uint8Array): number {
     const db = this.db!;
+    const conn = db.connection;
     const seq = this.seq + 1;
     try {
-      db.prepare(`DELETE FROM ${REDO_TABLE} WHERE seq <= ?`).run(this.confirmed);
-      db.prepare(`INSERT INTO ${REDO_TABLE} (seq, record) VALUES (?, ?)`).run(seq, record);
-      db.exec("COMMIT");
+      conn.prepare(`DELETE FROM ${REDO_TABLE} WHERE seq <= ?`).run(this.confirmed);
+      conn.prepare(`INSERT INTO ${REDO_TABLE} (seq, record) VALUES (?, ?)`).run(seq, record);
+      conn.exec("COMMIT");
     } catch (err) {
-      if (db.inTransaction) db.exec("ROLLBACK");
+      if (conn.inTransaction) conn.exec("ROLLBACK");
       throw sqlError(err);
     }
     this.seq = seq;
-    this.store.actorDatabaseCommitted(this.actorId, db);
+    db.committed();
     return seq;
   }
 
@@ -116,19 +126,23 @@ export class TurnDatabase {
   }
 
   rollback(): void {
-    if (this.db?.inTransaction) this.db.exec("ROLLBACK");
+    const conn = this.db?.connection;
+    if (conn?.inTransaction) conn.exec("ROLLBACK");
   }
 
-  release(): void {
-    if (!this.db) return;
+  /** Closes the database (the instance unloads). */
+  async release(): Promise<void> {
+    const db = this.db;
+    if (!db) return;
     this.rollback();
-    this.store.releaseActorDatabase(this.actorId, this.db);
     this.db = undefined;
+    await db.close();
   }
 
   /** The instance was abandoned: drop the open transaction (and its write lock) now; refuse further use. */
   abandon(): void {
     this.abandoned = true;
-    this.release();
+    this.rollback();
+    void this.release();
   }
 }

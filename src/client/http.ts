@@ -9,8 +9,8 @@ export interface HttpOptions {
 }
 
 /** One HTTP round trip to the actor API; a non-2xx answer throws an ActorError. */
-export async function request(opts: HttpOptions, method: string, path: string, body?: unknown): Promise<any> {
-  const headers: Record<string, string> = { ...opts.headers, accept: mimeOf(opts.encoding) };
+export async function request(opts: HttpOptions, method: string, path: string, body?: unknown, extraHeaders?: Record<string, string>): Promise<any> {
+  const headers: Record<string, string> = { ...opts.headers, ...extraHeaders, accept: mimeOf(opts.encoding) };
   let payload: string | Uint8Array | undefined;
   if (body !== undefined) {
     headers["content-type"] = mimeOf(opts.encoding);

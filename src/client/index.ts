@@ -5,7 +5,7 @@ import type { ActorKeyInput, Client } from "./types.js";
 import type { Encoding } from "./wire.js";
 
 export { ActorError } from "./errors.js";
-export type { ActorAccessor, ActorActions, ActorConn, ActorHandle, ActorKeyInput, Client } from "./types.js";
+export type { ActorAccessor, ActorActions, ActorConn, ActorHandle, ActorKeyInput, Client, HandleOptions } from "./types.js";
 
 export interface ClientOptions {
   /** "json" (default) or "cbor" for HTTP bodies and WebSocket frames. */
@@ -15,7 +15,10 @@ export interface ClientOptions {
   fetch?: typeof fetch;
 }
 
-type Target = { kind: "id"; actorId: string } | { kind: "key"; name: string; key: string[]; mode: "get" | "getOrCreate"; input?: unknown };
+/** An actor as a handle names it, with the connection params its calls carry. */
+type Target = ({ kind: "id"; actorId: string } | { kind: "key"; name: string; key: string[]; mode: "get" | "getOrCreate"; input?: unknown }) & { params?: unknown };
+
+const PARAMS_HEADER = "x-rivet-conn-params";
 
 // Handle members that are not actions. `then` must stay undefined so a handle is not mistaken for a promise.
 const RESERVED = new Set(["resolve", "connect", "send", "then", "toJSON"]);
@@ -52,12 +55,12 @@ export function createClient<R>(endpoint: string, opts: ClientOptions = {}): Cli
     const path = (id: string) => `/actors/${encodeURIComponent(id)}/action/${encodeURIComponent(action)}`;
     const id = await resolveTarget(target);
     try {
-      return (await request(http, "POST", path(id), { args })).output;
+      return (await request(http, "POST", path(id), { args }, paramsHeader(target))).output;
     } catch (err) {
       // A cached id goes stale when the actor is destroyed; a key handle finds (or makes) the new one.
       if (target.kind === "key" && err instanceof ActorError && err.code === "actor_not_found") {
         const freshId = await resolveTarget(target, true);
-        if (freshId !== id) return (await request(http, "POST", path(freshId), { args })).output;
+        if (freshId !== id) return (await request(http, "POST", path(freshId), { args }, paramsHeader(target))).output;
       }
       throw err;
     }
@@ -94,11 +97,11 @@ export function createClient<R>(endpoint: string, opts: ClientOptions = {}): Cli
         get: (_obj, prop) => {
           if (typeof prop !== "string") return undefined;
           if (prop === "resolve") return () => resolveTarget(target);
-          if (prop === "connect") return (o?: { params?: unknown; reconnect?: boolean }) => makeConn(target, o?.params, o?.reconnect);
+          if (prop === "connect") return (o?: { params?: unknown; reconnect?: boolean }) => makeConn(target, o?.params ?? target.params, o?.reconnect);
           if (prop === "send")
             return async (queue: string, body: unknown, o?: { wait?: boolean; timeoutMs?: number }) => {
               const id = await resolveTarget(target);
-              return request(http, "POST", `/actors/${encodeURIComponent(id)}/queue/${encodeURIComponent(queue)}`, { body, wait: o?.wait, timeoutMs: o?.timeoutMs });
+              return request(http, "POST", `/actors/${encodeURIComponent(id)}/queue/${encodeURIComponent(queue)}`, { body, wait: o?.wait, timeoutMs: o?.timeoutMs }, paramsHeader(target));
             };
           if (RESERVED.has(prop)) return undefined;
           return (...args: unknown[]) => callHttp(target, prop, args);
@@ -109,15 +112,18 @@ export function createClient<R>(endpoint: string, opts: ClientOptions = {}): Cli
   const normalize = (key: ActorKeyInput | undefined): string[] => (key === undefined ? [] : typeof key === "string" ? [key] : [...key]);
 
   const accessor = (name: string) => ({
-    getOrCreate: (key?: ActorKeyInput, o?: { createWithInput?: unknown }) =>
-      makeHandle({ kind: "key", name, key: normalize(key), mode: "getOrCreate", input: o?.createWithInput }),
-    get: (key?: ActorKeyInput) => makeHandle({ kind: "key", name, key: normalize(key), mode: "get" }),
-    getForId: (actorId: string) => makeHandle({ kind: "id", actorId }),
-    create: async (key?: ActorKeyInput, o?: { input?: unknown }) => {
+    getOrCreate: (key?: ActorKeyInput, o?: { createWithInput?: unknown; params?: unknown }) =>
+      makeHandle({ kind: "key", name, key: normalize(key), mode: "getOrCreate", input: o?.createWithInput, params: o?.params }),
+    get: (key?: ActorKeyInput, o?: { params?: unknown }) => makeHandle({ kind: "key", name, key: normalize(key), mode: "get", params: o?.params }),
+    getForId: (actorId: string, o?: { params?: unknown }) => makeHandle({ kind: "id", actorId, params: o?.params }),
+    create: async (key?: ActorKeyInput, o?: { input?: unknown; params?: unknown }) => {
       const r = await request(http, "POST", "/actors", { name, key: normalize(key), input: o?.input });
-      return makeHandle({ kind: "id", actorId: r.actor.actorId as string });
+      return makeHandle({ kind: "id", actorId: r.actor.actorId as string, params: o?.params });
     },
   });
+
+  const paramsHeader = (target: Target): Record<string, string> | undefined =>
+    target.params === undefined ? undefined : { [PARAMS_HEADER]: JSON.stringify(target.params) };
 
   const accessors = new Map<string, ReturnType<typeof accessor>>();
   return new Proxy({} as Client<R>, {

@@ -41,13 +41,22 @@ export type ActorConn<D> = ActorActions<D> & {
   dispose(): Promise<void>;
 };
 
+/**
+ * `params` are the connection params every call of the handle carries (in the
+ * `x-rivet-conn-params` header): the actor's onBeforeConnect sees them, as it sees a
+ * connection's. `connect()` uses them unless it is given its own.
+ */
+export interface HandleOptions<D> {
+  params?: ConnParamsOf<D>;
+}
+
 export interface ActorAccessor<D> {
-  getOrCreate(key?: ActorKeyInput, opts?: { createWithInput?: InputOf<D> }): ActorHandle<D>;
+  getOrCreate(key?: ActorKeyInput, opts?: HandleOptions<D> & { createWithInput?: InputOf<D> }): ActorHandle<D>;
   /** A handle to an existing actor; calls fail with actor_not_found if it does not exist. */
-  get(key?: ActorKeyInput): ActorHandle<D>;
+  get(key?: ActorKeyInput, opts?: HandleOptions<D>): ActorHandle<D>;
   /** Creates the actor; rejects with actor_already_exists if it exists. */
-  create(key?: ActorKeyInput, opts?: { input?: InputOf<D> }): Promise<ActorHandle<D>>;
-  getForId(actorId: string): ActorHandle<D>;
+  create(key?: ActorKeyInput, opts?: HandleOptions<D> & { input?: InputOf<D> }): Promise<ActorHandle<D>>;
+  getForId(actorId: string, opts?: HandleOptions<D>): ActorHandle<D>;
 }
 
 /** `typeof registry` (whose `config.use` maps names to definitions), or that map itself. */

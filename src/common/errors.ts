@@ -78,8 +78,15 @@ export const errors = {
     new TroupeError("sql", "sql_error", detail, { status: 400, metadata: sqliteCode === undefined ? undefined : { sqliteCode } }),
   sqlForbidden: () =>
     new TroupeError("sql", "sql_forbidden", "ATTACH, DETACH, VACUUM INTO and the _troupe_redo table are not allowed: an actor's database is its own, and Troupe keeps its turn records there", { status: 400 }),
-  sqlUnavailable: () =>
-    new TroupeError("sql", "sql_unavailable", "c.db is not available in reentrant actors: their turns overlap, and one SQLite connection has one transaction", { status: 400 }),
+  sqlUnavailable: (why: "reentrant" | "undeclared") =>
+    new TroupeError(
+      "sql",
+      "sql_unavailable",
+      why === "reentrant"
+        ? "c.db is not available in reentrant actors: their turns overlap, and one SQLite connection has one transaction"
+        : "c.db needs a database declared in actor(): add `db: { migrations: [...] }` (it is opened before the actor's first turn)",
+      { status: 400 },
+    ),
   sqlMigrationError: (detail: string) => new TroupeError("sql", "sql_migration_error", detail, { status: 500 }),
   actorRestarted: () =>
     new TroupeError("actor", "actor_restarted", "The actor restarted from its last committed state before this call finished", { status: 503 }),

@@ -109,7 +109,7 @@ async function listActors(m: InspectableGateway, url: URL) {
   let cursor = url.searchParams.get("cursor") ?? undefined;
   // Filtering by awake/asleep happens after the store's page, so read pages until this one is full.
   for (let rounds = 0; out.length < limit && rounds < 20; rounds++) {
-    const page = await m.store.listActors({ name, keyPrefix, afterId: cursor, limit });
+    const page = await m.placement.list({ name, keyPrefix, afterId: cursor, limit });
     for (const r of page) {
       cursor = r.id;
       const awake = live.has(r.id);
@@ -127,7 +127,7 @@ async function listActors(m: InspectableGateway, url: URL) {
 async function snapshot(m: InspectableGateway, id: string) {
   const record = await m.recordById(id);
   const inst = m.live(id);
-  const bytes = inst ? inst.committedSnapshot : await m.store.loadState(id);
+  const bytes = inst ? inst.committedSnapshot : await m.storage.loadState(id);
   const kv = await kvPage(m, id, new URL("http://x/?limit=50"));
   return {
     actorId: id,
@@ -135,21 +135,21 @@ async function snapshot(m: InspectableGateway, id: string) {
     key: record.key,
     createdAt: record.createdAt,
     awake: Boolean(inst),
-    state: bytes ? decodeState(bytes) : undefined,
+    state: bytes && bytes.byteLength > 0 ? decodeState(bytes) : undefined,
     vars: inst ? summarizeVars(inst.vars) : undefined,
     connections: inst ? [...inst.conns.values()].map((c) => ({ id: c.id, params: redact(c.params), openedAt: c.openedAt, subscriptions: [...c.subscriptions] })) : [],
     inboxDepth: inst?.inboxDepth ?? 0,
     alarms: m.alarmsOf(id).map((a) => ({ id: a.id, at: a.fireAt, action: a.action, args: cbor.decode(a.args) })),
     queues: await queueDepths(m, id, record.name),
     kv,
-    sql: { tables: m.store.actorDatabaseTables(id) },
+    sql: { tables: await m.storage.databaseTables(id) },
   };
 }
 
 async function queueDepths(m: InspectableGateway, id: string, name: string): Promise<Record<string, number>> {
   const depths: Record<string, number> = {};
   for (const q of m.typeOf(name).queues.keys()) depths[q] = 0;
-  for (const msg of await m.store.loadMessages(id)) depths[msg.queue] = (depths[msg.queue] ?? 0) + 1;
+  for (const msg of await m.storage.loadMessages(id)) depths[msg.queue] = (depths[msg.queue] ?? 0) + 1;
   return depths;
 }
 
@@ -159,7 +159,7 @@ async function kvPage(m: InspectableGateway, id: string, url: URL) {
   const cursor = url.searchParams.get("cursor");
   const start = cursor ? new Uint8Array(Buffer.from(cursor, "base64url")) : undefined;
   // The cursor key itself comes back too (start is inclusive), so ask for one more.
-  const rows = await m.store.kvList(id, { start, limit: limit + (start ? 2 : 1) });
+  const rows = await m.storage.kvList(id, { start, limit: limit + (start ? 2 : 1) });
   const startAfter = start ? rows.filter(([k]) => Buffer.compare(k, start) > 0) : rows;
   const page = startAfter.slice(0, limit);
   const keys = page.map(([k]) => {

@@ -12,7 +12,8 @@ import { createUpgradeHandler } from "../server/websocket.js";
 import { GroupCommitter } from "../storage/group-commit.js";
 import { MemoryStore } from "../storage/memory-store.js";
 import { SqliteStore } from "../storage/sqlite-store.js";
-import type { ActorStore } from "../storage/types.js";
+import type { ActorStore } from "../storage/driver.js";
+import { EmbeddedPlacement } from "../storage/embedded-placement.js";
 import { ActorManager, type ManagerOptions } from "./actor-manager.js";
 import { createRegistryMetrics, type MetricsConfig, type RegistryMetrics } from "./registry-metrics.js";
 import { createRoutes, type HealthStatus, type Routes } from "../routes/index.js";
@@ -140,7 +141,9 @@ export class Registry<A extends Record<string, AnyActorDefinition> = Record<stri
     await this.metrics.ready;
     const store = this.createStore();
     await store.open();
-    const manager = new ActorManager(this.types, store, new GroupCommitter(store), this.logger, this.config.managerOptions);
+    const committer = new GroupCommitter(store);
+    const placement = new EmbeddedPlacement(store, committer, this.config.managerOptions?.newId);
+    const manager = new ActorManager(this.types, { storage: store, placement, committer }, this.logger, this.config.managerOptions);
     try {
       // Ready only once alarms are armed and the queue backlog is restored: /health says so.
       await manager.startBackgroundWork();

@@ -3,11 +3,12 @@ import type { MessageOutcome } from "../actor/queue.js";
 import { readRedo } from "../actor/sql-turn.js";
 import { errors } from "../common/errors.js";
 import type { GroupCommitter } from "../storage/group-commit.js";
-import type { ActorStore, StoredAlarm, StoreWrite } from "../storage/types.js";
+import type { StorageDriver } from "../storage/driver.js";
+import type { StoredAlarm, StoreWrite } from "../storage/types.js";
 
 /** What catching up needs from the manager. */
 export interface SqlCatchUpHost {
-  readonly store: ActorStore;
+  readonly storage: StorageDriver;
   readonly committer: GroupCommitter;
   alarmsCommitted(changes: ReadonlyArray<[string, StoredAlarm | null]>): void;
   messageSettled(seq: number, outcome: MessageOutcome): void;
@@ -19,16 +20,16 @@ export interface SqlCatchUpHost {
  * seq the store now holds, which the instance's SQL turns continue from.
  */
 export async function catchUpSql(host: SqlCatchUpHost, actorId: string, type: ActorType): Promise<number> {
-  const { store } = host;
-  let applied = await store.sqlApplied(actorId);
-  if (!store.hasActorDatabase(actorId)) return applied;
-  const db = store.openActorDatabase(actorId);
+  const { storage } = host;
+  let applied = await storage.sqlApplied(actorId);
+  if (!(await storage.hasDatabase(actorId))) return applied;
+  const db = await storage.openDatabase(actorId);
   let records;
   try {
-    records = readRedo(db, applied);
-    store.actorDatabaseCommitted(actorId, db);
+    records = readRedo(db.connection, applied);
+    db.committed();
   } finally {
-    store.releaseActorDatabase(actorId, db);
+    await db.close();
   }
   for (const r of records) {
     try {

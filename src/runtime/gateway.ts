@@ -1,7 +1,9 @@
 import type { ConnTransport } from "../actor/conn.js";
 import type { ActorInstance } from "../actor/instance.js";
 import type { RawSocketControl } from "../actor/raw-handlers.js";
-import type { ActorRecord, ActorStore, StoredAlarm } from "../storage/types.js";
+import type { StorageDriver } from "../storage/driver.js";
+import type { PlacementDriver } from "../storage/placement.js";
+import type { ActorRecord, StoredAlarm } from "../storage/types.js";
 import type { ActorType } from "../actor/actor-type.js";
 import type { StopReason } from "../actor/metrics-port.js";
 
@@ -24,15 +26,18 @@ export interface ActorGateway {
   /** Maps (name, key) to an actor id, creating the actor when the mode allows. */
   resolve(name: string, key: unknown, mode: ResolveMode, input?: unknown): Promise<ResolvedActor>;
   recordById(actorId: string): Promise<ActorRecord>;
-  /** An action, woken if asleep, retried on the next instance if the current one was going to sleep. */
-  callAction(actorId: string, action: string, args: unknown[], chain?: readonly string[]): Promise<unknown>;
-  sendMessage(actorId: string, queue: string, body: unknown, opts?: { wait?: boolean; timeoutMs?: number }): Promise<{ messageId: number; output?: unknown }>;
-  /** Raw HTTP for onRequest. */
-  handleRequest(actorId: string, request: Request): Promise<Response>;
+  /**
+   * An action, woken if asleep, retried on the next instance if the current one was going to
+   * sleep. `params` are the caller's connection params: they pass the actor's auth hook.
+   */
+  callAction(actorId: string, action: string, args: unknown[], via?: { params?: unknown; chain?: readonly string[] }): Promise<unknown>;
+  sendMessage(actorId: string, queue: string, body: unknown, opts?: { wait?: boolean; timeoutMs?: number; params?: unknown }): Promise<{ messageId: number; output?: unknown }>;
+  /** Raw HTTP for onRequest, after the auth hook passed `params`. */
+  handleRequest(actorId: string, request: Request, params?: unknown): Promise<Response>;
   /** Admits a connection (onBeforeConnect, createConnState, onConnect as one turn). */
   connect(actorId: string, params: unknown, transport: ConnTransport): Promise<GatewayConnection>;
   /** Hands a raw socket to onWebSocket; its listeners run as turns. */
-  openRawSocket(actorId: string, control: RawSocketControl, request: { url: string; headers: Record<string, string | string[] | undefined> }): Promise<void>;
+  openRawSocket(actorId: string, control: RawSocketControl, request: { url: string; headers: Record<string, string | string[] | undefined> }, params?: unknown): Promise<void>;
 }
 
 /** An admitted connection, as its transport sees it. */
@@ -46,9 +51,10 @@ export interface GatewayConnection {
   closed(reason: string): Promise<void>;
 }
 
-/** What the inspector reads besides the gateway: the live set, the store, the alarm clock. */
+/** What the inspector reads besides the gateway: the live set, the drivers, the alarm clock. */
 export interface InspectableGateway extends ActorGateway {
-  readonly store: ActorStore;
+  readonly storage: StorageDriver;
+  readonly placement: PlacementDriver;
   /** The live instance, woken if needed. */
   instance(actorId: string): Promise<ActorInstance>;
   live(actorId: string): ActorInstance | undefined;

@@ -1,4 +1,5 @@
-import type { ActorStore, StoreWrite } from "./types.js";
+import type { StorageDriver } from "./driver.js";
+import type { StoreWrite } from "./types.js";
 
 /** Told once per write when its batch is durable, for per-actor-type commit metrics. */
 export interface CommitObserver {
@@ -35,7 +36,7 @@ export class GroupCommitter {
   private flushing = false;
   private idleWaiters: Array<() => void> = [];
 
-  constructor(private readonly store: ActorStore) {}
+  constructor(private readonly store: Pick<StorageDriver, "write">) {}
 
   /**
    * Resolves when the writes are durable; rejects if their batch failed (nothing of it

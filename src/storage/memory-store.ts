@@ -1,7 +1,8 @@
 import Database from "better-sqlite3";
 import { tableCounts } from "./table-counts.js";
 import { keyToString } from "../common/key.js";
-import type { ActorRecord, ActorStore, KvRange, SqlConnection, StoreWrite, StoredAlarm, StoredMessage } from "./types.js";
+import type { ActorDatabase, ActorStore, ListQuery } from "./driver.js";
+import type { ActorRecord, KvRange, StoreWrite, StoredAlarm, StoredMessage } from "./types.js";
 
 /** Keeps everything in process memory: for tests and throwaway servers, never durable. */
 export class MemoryStore implements ActorStore {
@@ -31,7 +32,9 @@ export class MemoryStore implements ActorStore {
   }
 
   async loadState(id: string): Promise<Uint8Array | undefined> {
-    return this.states.get(id);
+    const state = this.states.get(id);
+    // As in the SQLite store: empty bytes are no state (encoded state never is empty).
+    return state && state.byteLength > 0 ? state : undefined;
   }
 
   async kvGet(actorId: string, key: Uint8Array): Promise<Uint8Array | undefined> {
@@ -70,7 +73,7 @@ export class MemoryStore implements ActorStore {
     return max;
   }
 
-  async listActors(q: { name?: string; keyPrefix?: readonly string[]; afterId?: string; limit: number }): Promise<ActorRecord[]> {
+  async listActors(q: ListQuery): Promise<ActorRecord[]> {
     const prefix = q.keyPrefix && q.keyPrefix.length > 0 ? keyToString([...q.keyPrefix]).slice(0, -2) : undefined;
     return [...this.records.values()]
       .filter((r) => (q.name === undefined || r.name === q.name) && (prefix === undefined || keyToString(r.key).startsWith(prefix)) && (q.afterId === undefined || r.id > q.afterId))
@@ -78,7 +81,7 @@ export class MemoryStore implements ActorStore {
       .slice(0, q.limit);
   }
 
-  actorDatabaseTables(actorId: string): Array<{ name: string; rows: number }> {
+  async databaseTables(actorId: string): Promise<Array<{ name: string; rows: number }>> {
     const image = this.images.get(actorId);
     if (!image) return [];
     const db = new Database(image, { readonly: true });
@@ -90,25 +93,25 @@ export class MemoryStore implements ActorStore {
   }
 
   /** A private in-memory connection from the committed image, as a file connection would be. */
-  openActorDatabase(actorId: string): SqlConnection {
+  /** A private in-memory connection from the committed image, as a file connection would be. */
+  async openDatabase(actorId: string): Promise<ActorDatabase> {
     const image = this.images.get(actorId);
     const db = image ? new Database(image) : new Database(":memory:");
     db.pragma("trusted_schema = OFF");
     if (!image) this.images.set(actorId, db.serialize());
-    return db;
+    return {
+      connection: db,
+      // The committed image is what later connections start from; a deleted actor's stays gone.
+      committed: () => {
+        if (this.images.has(actorId)) this.images.set(actorId, db.serialize());
+      },
+      close: async () => {
+        if (db.open) db.close();
+      },
+    };
   }
 
-  /** A transaction committed on `db`: its image becomes what later connections start from. */
-  actorDatabaseCommitted(actorId: string, db: SqlConnection): void {
-    // Connections of this store are its own better-sqlite3 ones.
-    if (this.images.has(actorId)) this.images.set(actorId, (db as Database.Database).serialize());
-  }
-
-  releaseActorDatabase(_actorId: string, db: SqlConnection): void {
-    if (db.open) db.close();
-  }
-
-  deleteActorDatabase(actorId: string): void {
+  async deleteDatabase(actorId: string): Promise<void> {
     this.images.delete(actorId);
   }
 
@@ -116,7 +119,7 @@ export class MemoryStore implements ActorStore {
     return this.sqlSeqs.get(actorId) ?? 0;
   }
 
-  hasActorDatabase(actorId: string): boolean {
+  async hasDatabase(actorId: string): Promise<boolean> {
     return this.images.has(actorId);
   }
 
@@ -130,7 +133,6 @@ export class MemoryStore implements ActorStore {
         if (this.byKey.has(indexKey(w.record.name, w.record.key))) continue;
         this.records.set(w.record.id, w.record);
         this.byKey.set(indexKey(w.record.name, w.record.key), w.record.id);
-        this.states.set(w.record.id, w.state);
       } else if (w.kind === "state") {
         if (this.records.has(w.actorId)) this.states.set(w.actorId, w.state);
       } else if (w.kind === "destroy") {
@@ -143,11 +145,15 @@ export class MemoryStore implements ActorStore {
         for (const [id, a] of this.alarms) if (a.actorId === w.actorId) this.alarms.delete(id);
         for (const [seq, m] of this.messages) if (m.actorId === w.actorId) this.messages.delete(seq);
       } else if (w.kind === "kvPut") {
+        // Data for an actor not in the directory (destroyed meanwhile) would be an orphan nobody reads.
+        if (!this.records.has(w.actorId)) continue;
         let m = this.kv.get(w.actorId);
         if (!m) this.kv.set(w.actorId, (m = new Map()));
         m.set(hex(w.key), [w.key, w.value]);
       } else if (w.kind === "kvDelete") this.kv.get(w.actorId)?.delete(hex(w.key));
-      else if (w.kind === "alarmSet") this.alarms.set(w.alarm.id, w.alarm);
+      else if (w.kind === "alarmSet") {
+        if (this.records.has(w.actorId)) this.alarms.set(w.alarm.id, w.alarm);
+      }
       else if (w.kind === "queuePush") {
         // A message for an actor destroyed meanwhile would be an orphan nobody reads.
         if (this.records.has(w.actorId)) this.messages.set(w.message.seq, { ...w.message, dead: false });

@@ -2,7 +2,8 @@ import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { keyToString } from "../common/key.js";
-import type { ActorRecord, ActorStore, KvRange, SqlConnection, StoreWrite, StoredAlarm, StoredMessage } from "./types.js";
+import type { ActorDatabase, ActorStore, ListQuery } from "./driver.js";
+import type { ActorRecord, KvRange, StoreWrite, StoredAlarm, StoredMessage } from "./types.js";
 import { acquireDirLock, type DirLock } from "./dir-lock.js";
 import { tableCounts } from "./table-counts.js";
 
@@ -16,13 +17,14 @@ export interface SqliteStoreOptions {
   durability?: "full" | "process";
 }
 
-const SCHEMA_VERSION = 4;
+const SCHEMA_VERSION = 5;
 
 interface Row {
   id: string;
   name: string;
   key: string;
   created_at: number;
+  input: Buffer | null;
 }
 
 /**
@@ -56,17 +58,19 @@ export class SqliteStore implements ActorStore {
 
   private prepare(db: Database.Database) {
     return {
-      byKey: db.prepare<[string, string], Row>("SELECT id, name, key, created_at FROM actors WHERE name = ? AND key = ?"),
-      byId: db.prepare<[string], Row>("SELECT id, name, key, created_at FROM actors WHERE id = ?"),
+      byKey: db.prepare<[string, string], Row>("SELECT id, name, key, created_at, input FROM actors WHERE name = ? AND key = ?"),
+      byId: db.prepare<[string], Row>("SELECT id, name, key, created_at, input FROM actors WHERE id = ?"),
       state: db.prepare<[string], { state: Buffer }>("SELECT state FROM actors WHERE id = ?"),
-      insert: db.prepare("INSERT INTO actors (id, name, key, created_at, state) VALUES (?, ?, ?, ?, ?) ON CONFLICT (name, key) DO NOTHING"),
+      // An empty state marks an actor whose first turn has not committed yet.
+      insert: db.prepare("INSERT INTO actors (id, name, key, created_at, state, input) VALUES (?, ?, ?, ?, X'', ?) ON CONFLICT (name, key) DO NOTHING"),
       update: db.prepare("UPDATE actors SET state = ? WHERE id = ?"),
       remove: db.prepare("DELETE FROM actors WHERE id = ?"),
       kvGet: db.prepare<[string, Uint8Array], { value: Buffer }>("SELECT value FROM kv WHERE actor_id = ? AND key = ?"),
-      kvPut: db.prepare("INSERT INTO kv (actor_id, key, value) VALUES (?, ?, ?) ON CONFLICT (actor_id, key) DO UPDATE SET value = excluded.value"),
+      // Data for an actor not in the directory (destroyed meanwhile) would be an orphan nobody reads.
+      kvPut: db.prepare("INSERT INTO kv (actor_id, key, value) SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM actors WHERE id = ?) ON CONFLICT (actor_id, key) DO UPDATE SET value = excluded.value"),
       kvDelete: db.prepare("DELETE FROM kv WHERE actor_id = ? AND key = ?"),
       kvDeleteAll: db.prepare("DELETE FROM kv WHERE actor_id = ?"),
-      alarmSet: db.prepare("INSERT OR REPLACE INTO alarms (id, actor_id, actor_name, fire_at, action, args) VALUES (?, ?, ?, ?, ?, ?)"),
+      alarmSet: db.prepare("INSERT OR REPLACE INTO alarms (id, actor_id, actor_name, fire_at, action, args) SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM actors WHERE id = ?)"),
       alarmDelete: db.prepare("DELETE FROM alarms WHERE id = ? AND actor_id = ?"),
       alarmDeleteAll: db.prepare("DELETE FROM alarms WHERE actor_id = ?"),
       // A message for an actor destroyed meanwhile would be an orphan nobody reads.
@@ -107,7 +111,8 @@ export class SqliteStore implements ActorStore {
   }
 
   async loadState(id: string): Promise<Uint8Array | undefined> {
-    return this.stmts.state.get(id)?.state;
+    const state = this.stmts.state.get(id)?.state;
+    return state && state.byteLength > 0 ? state : undefined;
   }
 
   async write(batch: readonly StoreWrite[]): Promise<void> {
@@ -118,7 +123,7 @@ export class SqliteStore implements ActorStore {
         if (w.kind === "state") s.update.run(w.state, w.actorId);
         else if (w.kind === "create") {
           const r = w.record;
-          s.insert.run(r.id, r.name, keyToString(r.key), r.createdAt, w.state);
+          s.insert.run(r.id, r.name, keyToString(r.key), r.createdAt, r.input ?? null);
         } else if (w.kind === "destroy") {
           s.remove.run(w.actorId);
           s.kvDeleteAll.run(w.actorId);
@@ -129,9 +134,9 @@ export class SqliteStore implements ActorStore {
           const m = w.message;
           s.qPush.run(w.actorId, m.seq, m.queue, m.body, m.enqueuedAt, m.attempts, m.availableAt, w.actorId);
         } else if (w.kind === "queueAck") s.qAck.run(w.actorId, w.seq);
-        else if (w.kind === "queueRetry") s.qRetry.run(w.attempts, w.availableAt, w.dead ? 1 : 0, w.actorId, w.seq); else if (w.kind === "kvPut") s.kvPut.run(w.actorId, w.key, w.value);
+        else if (w.kind === "queueRetry") s.qRetry.run(w.attempts, w.availableAt, w.dead ? 1 : 0, w.actorId, w.seq); else if (w.kind === "kvPut") s.kvPut.run(w.actorId, w.key, w.value, w.actorId);
         else if (w.kind === "kvDelete") s.kvDelete.run(w.actorId, w.key);
-        else if (w.kind === "alarmSet") s.alarmSet.run(w.alarm.id, w.actorId, w.alarm.actorName, w.alarm.fireAt, w.alarm.action, w.alarm.args);
+        else if (w.kind === "alarmSet") s.alarmSet.run(w.alarm.id, w.actorId, w.alarm.actorName, w.alarm.fireAt, w.alarm.action, w.alarm.args, w.actorId);
         else s.alarmDelete.run(w.alarmId, w.actorId);
       }
     })();
@@ -171,7 +176,7 @@ export class SqliteStore implements ActorStore {
     return this.stmts.qMaxSeq.get()?.m ?? 0;
   }
 
-  async listActors(q: { name?: string; keyPrefix?: readonly string[]; afterId?: string; limit: number }): Promise<ActorRecord[]> {
+  async listActors(q: ListQuery): Promise<ActorRecord[]> {
     const where: string[] = [];
     const params: unknown[] = [];
     if (q.name !== undefined) {
@@ -189,7 +194,7 @@ export class SqliteStore implements ActorStore {
       params.push(q.afterId);
     }
     params.push(q.limit);
-    const sql = `SELECT id, name, key, created_at FROM actors ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id LIMIT ?`;
+    const sql = `SELECT id, name, key, created_at, input FROM actors ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id LIMIT ?`;
     return (this.open_().prepare(sql).all(...params) as Row[]).map(toRecord);
   }
 
@@ -197,11 +202,11 @@ export class SqliteStore implements ActorStore {
     return this.stmts.sqlAppliedGet.get(actorId)?.applied ?? 0;
   }
 
-  hasActorDatabase(actorId: string): boolean {
+  async hasDatabase(actorId: string): Promise<boolean> {
     return fs.existsSync(path.join(this.opts.dataDir, "actors", `${actorId}.db`));
   }
 
-  actorDatabaseTables(actorId: string): Array<{ name: string; rows: number }> {
+  async databaseTables(actorId: string): Promise<Array<{ name: string; rows: number }>> {
     const file = path.join(this.opts.dataDir, "actors", `${actorId}.db`);
     if (!fs.existsSync(file)) return [];
     const db = new Database(file, { readonly: true, fileMustExist: true });
@@ -212,24 +217,24 @@ export class SqliteStore implements ActorStore {
     }
   }
 
-  openActorDatabase(actorId: string): SqlConnection {
+  async openDatabase(actorId: string): Promise<ActorDatabase> {
     const dir = path.join(this.opts.dataDir, "actors");
     fs.mkdirSync(dir, { recursive: true });
     const db = new Database(path.join(dir, `${actorId}.db`));
     db.pragma("journal_mode = WAL");
     db.pragma(`synchronous = ${this.opts.durability === "process" ? "NORMAL" : "FULL"}`);
     db.pragma("trusted_schema = OFF");
-    return db;
+    return {
+      connection: db,
+      // The file is the durable copy: a commit needs nothing more.
+      committed: () => {},
+      close: async () => {
+        if (db.open) db.close();
+      },
+    };
   }
 
-  /** The file is the durable copy: nothing to do. */
-  actorDatabaseCommitted(): void {}
-
-  releaseActorDatabase(_actorId: string, db: SqlConnection): void {
-    if (db.open) db.close();
-  }
-
-  deleteActorDatabase(actorId: string): void {
+  async deleteDatabase(actorId: string): Promise<void> {
     const base = path.join(this.opts.dataDir, "actors", `${actorId}.db`);
     for (const suffix of ["", "-wal", "-shm"]) fs.rmSync(base + suffix, { force: true });
   }
@@ -245,7 +250,7 @@ export class SqliteStore implements ActorStore {
 }
 
 function toRecord(row: Row): ActorRecord {
-  return { id: row.id, name: row.name, key: JSON.parse(row.key) as string[], createdAt: row.created_at };
+  return { id: row.id, name: row.name, key: JSON.parse(row.key) as string[], createdAt: row.created_at, input: row.input ?? undefined };
 }
 
 function migrate(db: Database.Database): void {
@@ -287,6 +292,10 @@ function migrate(db: Database.Database): void {
     if (version < 4) {
       // v4: how far each actor's SQL redo records are applied (src/actor/sql-turn.ts).
       db.exec("CREATE TABLE actor_sql (actor_id TEXT PRIMARY KEY, applied INTEGER NOT NULL) WITHOUT ROWID;");
+    }
+    if (version < 5) {
+      // v5: an actor is entered before its first turn; the input waits here for that turn.
+      db.exec("ALTER TABLE actors ADD COLUMN input BLOB");
     }
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   })();

@@ -1,13 +1,15 @@
 
 /**
- * The storage seam. The embedded default is SQLite; a distributed engine will implement
- * the same interface later, which is why every method is async even where SQLite is not.
+ * The records both driver seams speak in (src/storage/driver.ts for an actor's data,
+ * src/storage/placement.ts for where actors live). Plain data only: no driver's own types.
  */
 export interface ActorRecord {
   id: string;
   name: string;
   key: string[];
   createdAt: number;
+  /** The CBOR-encoded input given at creation; the actor's first turn hands it to createState and onCreate. */
+  input?: Uint8Array | undefined;
 }
 
 /** A durable alarm: run `action` with the CBOR-encoded `args` at `fireAt` (ms since epoch). */
@@ -44,9 +46,10 @@ export interface KvRange {
 }
 
 export type StoreWrite =
-  | { kind: "create"; record: ActorRecord; state: Uint8Array }
+  /** Enters the actor in the directory, without state: its first turn creates the state. Skipped when (name, key) is taken. */
+  | { kind: "create"; record: ActorRecord }
   | { kind: "state"; actorId: string; state: Uint8Array }
-  /** Deletes the actor and everything it owns (KV, alarms). */
+  /** Deletes the actor and everything it owns (KV, alarms, queue, SQL progress). */
   | { kind: "destroy"; actorId: string }
   | { kind: "kvPut"; actorId: string; key: Uint8Array; value: Uint8Array }
   | { kind: "kvDelete"; actorId: string; key: Uint8Array }
@@ -59,49 +62,6 @@ export type StoreWrite =
   | { kind: "queueRetry"; actorId: string; seq: number; queue: string; attempts: number; availableAt: number; dead: boolean }
   /** The actor's SQL redo records up to `seq` are applied (src/actor/sql-turn.ts). */
   | { kind: "sqlApplied"; actorId: string; seq: number };
-
-export interface ActorStore {
-  /** A short name for logs and metadata, e.g. "sqlite" or "memory". */
-  readonly kind: string;
-  open(): Promise<void>;
-  close(): Promise<void>;
-  findByKey(name: string, key: readonly string[]): Promise<ActorRecord | undefined>;
-  findById(id: string): Promise<ActorRecord | undefined>;
-  loadState(id: string): Promise<Uint8Array | undefined>;
-  /**
-   * Applies every write or none: a batch is one atomic, durable commit. A `create` whose
-   * (name, key) is already taken is skipped rather than failing the batch, because one
-   * batch carries many actors' commits; the creator checks the winner with findByKey.
-   */
-  write(batch: readonly StoreWrite[]): Promise<void>;
-  kvGet(actorId: string, key: Uint8Array): Promise<Uint8Array | undefined>;
-  /** Entries in key order (bytewise), or reverse order; at most `limit`. */
-  kvList(actorId: string, range: KvRange): Promise<Array<[Uint8Array, Uint8Array]>>;
-  /** The last SQL redo seq applied for the actor (0 if none). */
-  sqlApplied(actorId: string): Promise<number>;
-  /** Every stored alarm, for the scheduler to arm at startup. */
-  loadAlarms(): Promise<StoredAlarm[]>;
-  /** Live (not dead) messages of one actor, in seq order. */
-  loadMessages(actorId: string): Promise<StoredMessage[]>;
-  /** Live message counts per actor, for waking actors with work after a restart. */
-  queueBacklog(): Promise<Array<{ actorId: string; actorName: string; queue: string; count: number }>>;
-  /** The highest seq ever stored, so new messages sort after old ones. */
-  maxMessageSeq(): Promise<number>;
-  /** Actors by name in id order, for the inspector: `keyPrefix` matches key parts from the left. */
-  listActors(q: { name?: string; keyPrefix?: readonly string[]; afterId?: string; limit: number }): Promise<ActorRecord[]>;
-  /** Tables of the actor's SQL database with their row counts (read-only; empty if it has none). */
-  actorDatabaseTables(actorId: string): Array<{ name: string; rows: number }>;
-  /** True if the actor has an SQL database (it used `c.db`). */
-  hasActorDatabase(actorId: string): boolean;
-  /** The actor's own SQL database (opened on first use by `c.db`). */
-  openActorDatabase(actorId: string): SqlConnection;
-  /** A transaction on the actor's database committed (a store without files keeps its image). */
-  actorDatabaseCommitted(actorId: string, db: SqlConnection): void;
-  /** The instance is unloading: close the database if the store reopens it later. */
-  releaseActorDatabase(actorId: string, db: SqlConnection): void;
-  /** The actor was destroyed: remove its database. */
-  deleteActorDatabase(actorId: string): void;
-}
 
 /**
  * A connection to an actor's own SQL database, as the runtime uses it: SQLite's dialect and

@@ -1,6 +1,7 @@
 import type { Scheduler } from "fast-check";
 import { MemoryStore } from "../../src/storage/memory-store.js";
-import type { ActorRecord, ActorStore, KvRange, SqlConnection, StoreWrite, StoredAlarm, StoredMessage } from "../../src/storage/types.js";
+import type { ActorDatabase, ActorStore } from "../../src/storage/driver.js";
+import type { ActorRecord, KvRange, StoreWrite, StoredAlarm, StoredMessage } from "../../src/storage/types.js";
 
 /** How often each fault strikes, chosen per run by the seed. */
 export interface FaultRates {
@@ -88,34 +89,35 @@ export class FaultyStore implements ActorStore {
   listActors(q: { name?: string; keyPrefix?: readonly string[]; afterId?: string; limit: number }): Promise<ActorRecord[]> {
     return this.disk.listActors(q);
   }
-  actorDatabaseTables(actorId: string): Array<{ name: string; rows: number }> {
-    return this.disk.actorDatabaseTables(actorId);
+  databaseTables(actorId: string): Promise<Array<{ name: string; rows: number }>> {
+    return this.disk.databaseTables(actorId);
   }
-  hasActorDatabase(actorId: string): boolean {
-    return this.disk.hasActorDatabase(actorId);
+  hasDatabase(actorId: string): Promise<boolean> {
+    return this.read("hasDatabase", this.disk.hasDatabase(actorId));
   }
 
-  openActorDatabase(actorId: string): SqlConnection {
-    const db = this.disk.openActorDatabase(actorId);
-    const exec = db.exec.bind(db);
+  async openDatabase(actorId: string): Promise<ActorDatabase> {
+    const db = await this.read("openDatabase", this.disk.openDatabase(actorId));
+    const conn = db.connection;
+    const exec = conn.exec.bind(conn);
     // A full disk shows when SQLite writes the transaction out: at COMMIT.
-    db.exec = (sql: string) => {
+    conn.exec = (sql: string) => {
       if (/^\s*COMMIT\b/i.test(sql) && !this.dead && this.random() < this.rates.sqlFull) {
         this.stats.sqlFull++;
         throw Object.assign(new Error("database or disk is full"), { code: "SQLITE_FULL" });
       }
       return exec(sql);
     };
-    return db;
+    return {
+      connection: conn,
+      committed: () => {
+        if (!this.dead) db.committed();
+      },
+      close: () => db.close(),
+    };
   }
-  actorDatabaseCommitted(actorId: string, db: SqlConnection): void {
-    if (!this.dead) this.disk.actorDatabaseCommitted(actorId, db);
-  }
-  releaseActorDatabase(actorId: string, db: SqlConnection): void {
-    this.disk.releaseActorDatabase(actorId, db);
-  }
-  deleteActorDatabase(actorId: string): void {
-    if (!this.dead) this.disk.deleteActorDatabase(actorId);
+  async deleteDatabase(actorId: string): Promise<void> {
+    if (!this.dead) await this.disk.deleteDatabase(actorId);
   }
 
   async write(batch: readonly StoreWrite[]): Promise<void> {

@@ -1,0 +1,115 @@
+import type { Logger } from "pino";
+import type { ActorType } from "../actor/actor-type.js";
+import { assertStorable, cbor } from "../actor/state-codec.js";
+import { keyToString, normalizeKey } from "../common/key.js";
+import { errors, TroupeError } from "../common/errors.js";
+import type { StorageDriver } from "../storage/driver.js";
+import type { PlacementDriver } from "../storage/placement.js";
+import type { ActorRecord } from "../storage/types.js";
+import type { ResolveMode, ResolvedActor } from "../runtime/gateway.js";
+
+/** What resolving names needs from the runtime around it. */
+export interface DirectoryHost {
+  readonly placement: PlacementDriver;
+  readonly storage: StorageDriver;
+  readonly logger: Logger;
+  typeOf(name: string): ActorType;
+  accepting(): boolean;
+  isDestroying(actorId: string): boolean;
+  /** The actor's unload in progress, if any. */
+  transition(actorId: string): Promise<void> | undefined;
+  /** Has the actor started here; its first turn creates a new actor's state. */
+  start(actorId: string): Promise<unknown>;
+}
+
+/** A create that did not land and whose key has no holder now: try again. */
+const LOST: ResolvedActor = Object.freeze({ actorId: "", name: "", key: [], created: false });
+
+/**
+ * Names to actors: (name, key) to an id through the placement's directory, creating the actor
+ * when the mode allows. A creation is complete once the actor's first turn committed; callers
+ * for the same key meanwhile join it rather than race it.
+ */
+export class Directory {
+  private readonly creating = new Map<string, Promise<ResolvedActor>>();
+
+  constructor(private readonly host: DirectoryHost) {}
+
+  async resolve(name: string, rawKey: unknown, mode: ResolveMode, input?: unknown): Promise<ResolvedActor> {
+    const type = this.host.typeOf(name);
+    const key = normalizeKey(rawKey);
+    const slot = `${name}\u0000${keyToString(key)}`;
+    for (;;) {
+      const inFlight = this.creating.get(slot);
+      if (inFlight) {
+        const winner = await inFlight.catch(() => undefined);
+        if (!winner || winner === LOST) continue;
+        if (mode === "create") throw errors.actorAlreadyExists(name);
+        return { ...winner, created: false };
+      }
+      const found = await this.host.placement.findByKey(name, key);
+      if (found && !this.host.isDestroying(found.id)) {
+        if (mode === "create") throw errors.actorAlreadyExists(name);
+        return { actorId: found.id, name, key, created: false };
+      }
+      if (mode === "get") throw errors.actorNotFound(`${name} ${keyToString(key)}`);
+      if (this.creating.has(slot)) continue;
+      if (found) {
+        // Being destroyed: the new actor takes the key once the old one is gone.
+        await this.host.transition(found.id);
+        continue;
+      }
+      const creation = this.create(type, key, input, mode);
+      this.creating.set(slot, creation);
+      let result: ResolvedActor;
+      try {
+        result = await creation;
+      } finally {
+        this.creating.delete(slot);
+      }
+      if (result !== LOST) return result;
+    }
+  }
+
+  /** Resolves once no creation is in flight. */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.creating.values()]);
+  }
+
+  async recordById(actorId: string): Promise<ActorRecord> {
+    const record = this.host.isDestroying(actorId) ? undefined : await this.host.placement.findById(actorId);
+    if (!record) throw errors.actorNotFound(actorId);
+    return record;
+  }
+
+  private async create(type: ActorType, key: string[], input: unknown, mode: ResolveMode): Promise<ResolvedActor> {
+    if (!this.host.accepting()) throw errors.stopping();
+    let encoded: Uint8Array | undefined;
+    if (input !== undefined) {
+      assertStorable(input, "input");
+      encoded = cbor.encode(input);
+    }
+    let entered: { record: ActorRecord; created: boolean };
+    try {
+      entered = await this.host.placement.create({ name: type.name, key, input: encoded });
+    } catch (err) {
+      this.host.logger.error({ err, actor: type.name }, "could not store a new actor");
+      throw err instanceof TroupeError ? err : errors.commitFailed(err);
+    }
+    const { record } = entered;
+    if (!entered.created) {
+      if (this.host.isDestroying(record.id)) return LOST;
+      if (mode === "create") throw errors.actorAlreadyExists(type.name);
+      return { actorId: record.id, name: type.name, key, created: false };
+    }
+    try {
+      await this.host.start(record.id);
+    } catch (err) {
+      // The first turn failed: the actor was never created, so the key is free again.
+      await this.host.placement.destroy(record.id).catch((e) => this.host.logger.error({ err: e, actorId: record.id }, "could not remove an actor whose creation failed"));
+      await this.host.storage.deleteDatabase(record.id).catch(() => {});
+      throw err;
+    }
+    return { actorId: record.id, name: type.name, key, created: true };
+  }
+}

@@ -1,0 +1,202 @@
+import type { Logger } from "pino";
+import type { ActorType } from "../actor/actor-type.js";
+import { ActorInstance, type InstanceHost, type Task } from "../actor/instance.js";
+import type { StopReason } from "../actor/metrics-port.js";
+import { cbor } from "../actor/state-codec.js";
+import { errors } from "../common/errors.js";
+import type { PlacementDriver, PlacementRuntime } from "../storage/placement.js";
+import type { StoredMessage } from "../storage/types.js";
+import { catchUpSql, type SqlCatchUpHost } from "./sql-catch-up.js";
+
+/** What the live set needs from the runtime around it. */
+export interface LiveSetHost extends SqlCatchUpHost {
+  readonly placement: PlacementDriver;
+  readonly logger: Logger;
+  readonly instanceHost: InstanceHost;
+  typeOf(name: string): ActorType;
+  /** A wake loaded these stored messages: their senders must not hand them over again. */
+  messagesLoaded(messages: readonly StoredMessage[]): void;
+  /** The actor has stored work it could not take now: wake it once it is down. */
+  wakeAgain(actorId: string): void;
+  /** The actor's stop or crash finished: wake it now if work is waiting for it. */
+  maybeRewake(actorId: string): void;
+  /** Removes a destroyed actor's data and what the runtime keeps about it. */
+  destroyStored(instance: ActorInstance): Promise<void>;
+  onInstance?: ((instance: ActorInstance) => void) | undefined;
+}
+
+/**
+ * The instances live in this runtime, at most one per actor at a time: starting them (the
+ * placement's start command), stopping them, and taking over after a crash. New calls for an
+ * actor that is loading, unloading or recovering wait for that to end, then find it afresh.
+ */
+export class LiveSet implements PlacementRuntime {
+  private readonly instances = new Map<string, ActorInstance>();
+  private readonly loading = new Map<string, Promise<ActorInstance>>();
+  /** Unloads and crash recoveries in progress. */
+  private readonly transitions = new Map<string, Promise<void>>();
+  /** Instances already counted out of the live set (a crash during an unload must not count twice). */
+  private readonly retired = new WeakSet<ActorInstance>();
+  private readonly destroying = new Set<string>();
+  accepting = true;
+
+  constructor(private readonly host: LiveSetHost) {}
+
+  get count(): number {
+    return this.instances.size;
+  }
+
+  /** The live instance for an id, without waking it. */
+  live(actorId: string): ActorInstance | undefined {
+    const inst = this.instances.get(actorId);
+    return inst?.status === "ready" ? inst : undefined;
+  }
+
+  ids(): string[] {
+    return [...this.instances.keys()];
+  }
+
+  isDestroying(actorId: string): boolean {
+    return this.destroying.has(actorId);
+  }
+
+  /** The unload or recovery of an actor in progress, if any. */
+  transition(actorId: string): Promise<void> | undefined {
+    return this.transitions.get(actorId);
+  }
+
+  /** The live instance for an id; if it is not live, asks the placement to start it here. */
+  async instance(actorId: string): Promise<ActorInstance> {
+    for (;;) {
+      const live = this.instances.get(actorId);
+      if (live && live.status === "ready") return live;
+      const transition = this.transitions.get(actorId);
+      if (transition) {
+        await transition;
+        continue;
+      }
+      const loading = this.loading.get(actorId);
+      if (loading) return loading;
+      if (!this.accepting) throw errors.stopping();
+      if (this.destroying.has(actorId)) throw errors.actorNotFound(actorId);
+      await this.host.placement.requestStart(actorId);
+    }
+  }
+
+  /** The start command: load the actor and run its first turn. Joins a start in progress. */
+  start(actorId: string): Promise<void> {
+    const live = this.live(actorId);
+    if (live) return Promise.resolve();
+    const existing = this.loading.get(actorId);
+    if (existing) return existing.then(() => {});
+    if (!this.accepting) return Promise.reject(errors.stopping());
+    const load = this.load(actorId);
+    this.loading.set(actorId, load);
+    const done = load.finally(() => {
+      if (this.loading.get(actorId) === load) this.loading.delete(actorId);
+    });
+    return done.then(() => {});
+  }
+
+  /** The stop command. */
+  async stop(actorId: string, reason: "sleep" | "destroy"): Promise<void> {
+    const inst = this.instances.get(actorId);
+    if (inst) await this.stopInstance(inst, reason);
+    else if (reason === "destroy") await this.host.placement.destroy(actorId);
+  }
+
+  private async load(actorId: string): Promise<ActorInstance> {
+    const started = performance.now();
+    const record = await this.host.placement.findById(actorId);
+    if (!record) throw errors.actorNotFound(actorId);
+    const type = this.host.typeOf(record.name);
+    const sqlSeq = await catchUpSql(this.host, actorId, type);
+    const state = await this.host.storage.loadState(actorId);
+    const inst = new ActorInstance(type, actorId, record.key, this.host.instanceHost, { state, sqlSeq });
+    this.host.onInstance?.(inst);
+    // Loaded before the instance is live, so a send that commits meanwhile is delivered exactly once.
+    const messages = inst.queues ? await this.host.storage.loadMessages(actorId) : [];
+    this.host.messagesLoaded(messages);
+    const input = record.input && record.input.byteLength > 0 ? cbor.decode(record.input) : undefined;
+    const kind = await inst.start(input);
+    if (inst.crashed) throw errors.actorRestarted();
+    this.instances.set(actorId, inst);
+    const m = type.metrics;
+    m?.actorsActive.inc();
+    m?.starts[kind].inc();
+    m?.startDuration.observe((performance.now() - started) / 1000);
+    if (messages.length > 0) inst.queues!.deliver(messages);
+    return inst;
+  }
+
+  /** Unloads an instance; new calls wait for it, then wake a fresh one. */
+  stopInstance(inst: ActorInstance, reason: Exclude<StopReason, "crash">): Promise<void> {
+    const existing = this.transitions.get(inst.id);
+    if (inst.status !== "ready") return existing ?? inst.stopped;
+    if (reason === "destroy") this.destroying.add(inst.id);
+    const done = this.unload(inst, reason).finally(() => {
+      if (this.transitions.get(inst.id) === done) this.transitions.delete(inst.id);
+      this.host.maybeRewake(inst.id);
+    });
+    this.transitions.set(inst.id, done);
+    return done;
+  }
+
+  private async unload(inst: ActorInstance, reason: Exclude<StopReason, "crash">): Promise<void> {
+    try {
+      await inst.stop(reason);
+      if (reason === "destroy") await this.host.destroyStored(inst);
+      // Messages that arrived while it drained wait in the store; wake it again for them.
+      if (reason === "sleep" && inst.queues?.hasHandlerWork) this.host.wakeAgain(inst.id);
+    } catch (err) {
+      inst.log.error({ err, reason }, "error while unloading the actor");
+      // A destroy whose commit was refused left the actor, and any queued messages, in place.
+      if (inst.type.hasQueueHandlers) this.host.wakeAgain(inst.id);
+    } finally {
+      this.retire(inst, reason);
+      inst.markStopped();
+      if (reason === "destroy") this.destroying.delete(inst.id);
+      this.host.placement.stopped(inst.id, reason);
+    }
+  }
+
+  /** Counts an instance out of the live set, once. */
+  private retire(inst: ActorInstance, reason: StopReason): void {
+    if (this.retired.has(inst)) return;
+    this.retired.add(inst);
+    if (this.instances.get(inst.id) !== inst) return;
+    this.instances.delete(inst.id);
+    inst.type.metrics?.actorsActive.dec();
+    inst.type.metrics?.stops[reason].inc();
+  }
+
+  /** An instance was abandoned: tasks that never started run on a fresh one once it settled. */
+  crashed(inst: ActorInstance, pending: Task[], settled: Promise<void>): void {
+    this.retire(inst, "crash");
+    this.host.placement.stopped(inst.id, "crash");
+    // A crash during an unload: new calls wait for both.
+    const unloading = this.transitions.get(inst.id);
+    const done: Promise<void> = (unloading ? Promise.all([unloading, settled]).then(() => {}) : settled).finally(() => {
+      if (this.transitions.get(inst.id) === done) this.transitions.delete(inst.id);
+    });
+    this.transitions.set(inst.id, done);
+    for (const task of pending) {
+      if (task.conn || task.noRequeue) task.reject(errors.actorRestarted());
+      else done.then(() => this.instance(inst.id)).then((fresh) => fresh.enqueue(task), task.reject);
+    }
+    // Stored messages (a handler's ack may have been lost with the instance), or an SQL turn
+    // whose store commit failed, must not wait for the next caller to be taken care of.
+    if (inst.type.hasQueueHandlers || inst.type.config.db) {
+      this.host.wakeAgain(inst.id);
+      void done.then(() => this.host.maybeRewake(inst.id));
+    }
+  }
+
+  /** Refuses new starts, waits for those in flight, and unloads every instance. */
+  async stopAll(): Promise<void> {
+    this.accepting = false;
+    await Promise.allSettled([...this.loading.values()]);
+    await Promise.all([...this.instances.values()].map((inst) => this.stopInstance(inst, "shutdown")));
+    await Promise.allSettled([...this.transitions.values()]);
+  }
+}
