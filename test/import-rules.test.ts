@@ -97,3 +97,10 @@ test("better-sqlite3 stays inside the store implementations: no interface hands 
   const users = [...graph.keys()].filter((f) => /from "better-sqlite3"/.test(fs.readFileSync(f, "utf8"))).map(rel).sort();
   assert.deepEqual(users, ["storage/dir-lock.ts", "storage/memory-store.ts", "storage/sqlite-store.ts", "storage/table-counts.ts"]);
 });
+
+test("the edges reach actors through the gateway interface only: no edge imports the instance or the manager", () => {
+  const edges = [...graph.keys()].filter((f) => ["server", "inspector", "routes", "runtime"].includes(area(f)));
+  const forbidden = [path.join(src, "actor/instance.ts"), path.join(src, "registry/actor-manager.ts"), path.join(src, "registry/live-set.ts")];
+  const offenders = edges.flatMap((f) => graph.get(f)!.filter((to) => forbidden.includes(to)).map((to) => `${rel(f)} -> ${rel(to)}`));
+  assert.deepEqual(offenders, []);
+});

@@ -8,7 +8,8 @@ const TOKEN = "inspector-test-token";
 const room = actor({
   state: { count: 0, note: "hello" },
   createVars: () => ({ apiClient: { secretKey: "do-not-show" }, startedAt: 1 }),
-  createConnState: (_c, params: { user: string; token?: string }) => ({ user: params.user }),
+  // Stateless HTTP calls pass createConnState too, without params unless the caller sends them.
+  createConnState: (_c, params: { user: string; token?: string } | undefined) => ({ user: params?.user ?? "anonymous" }),
   db: { migrations: ["CREATE TABLE items (id INTEGER PRIMARY KEY)"] },
   queues: { inbox: {} },
   actions: {

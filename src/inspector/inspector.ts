@@ -71,16 +71,15 @@ async function route(req: Request, path: string, m: InspectableGateway): Promise
   if (parts.length === 3 && req.method === "POST") {
     await m.recordById(id);
     if (parts[2] === "wake") {
-      await m.instance(id);
+      await m.wake(id);
       return json(200, { actorId: id, awake: true });
     }
     if (parts[2] === "sleep") {
-      const live = m.live(id);
-      if (live) await m.stop(live, "sleep");
+      await m.sleep(id);
       return json(200, { actorId: id, awake: false });
     }
     if (parts[2] === "destroy") {
-      await m.stop(await m.instance(id), "destroy");
+      await m.destroy(id);
       return json(200, { actorId: id, destroyed: true });
     }
   }

@@ -240,6 +240,19 @@ export class ActorManager implements InspectableGateway {
     return this.liveSet.stopInstance(inst, reason);
   }
 
+  async wake(actorId: string): Promise<void> {
+    await this.instance(actorId);
+  }
+
+  async sleep(actorId: string): Promise<void> {
+    const live = this.live(actorId);
+    if (live) await this.stop(live, "sleep");
+  }
+
+  async destroy(actorId: string): Promise<void> {
+    await this.stop(await this.instance(actorId), "destroy");
+  }
+
   // ---- bookkeeping ------------------------------------------------------------------
 
   private messageSettled(seq: number, outcome: MessageOutcome): void {

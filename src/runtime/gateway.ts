@@ -1,11 +1,11 @@
 import type { ConnTransport } from "../actor/conn.js";
-import type { ActorInstance } from "../actor/instance.js";
 import type { RawSocketControl } from "../actor/raw-handlers.js";
 import type { StorageDriver } from "../storage/driver.js";
 import type { PlacementDriver } from "../storage/placement.js";
 import type { ActorRecord, StoredAlarm } from "../storage/types.js";
 import type { ActorType } from "../actor/actor-type.js";
-import type { StopReason } from "../actor/metrics-port.js";
+import type { RecentCall } from "../actor/call-log.js";
+import type { Conn } from "../actor/conn.js";
 
 export type ResolveMode = "get" | "getOrCreate" | "create";
 
@@ -51,15 +51,28 @@ export interface GatewayConnection {
   closed(reason: string): Promise<void>;
 }
 
-/** What the inspector reads besides the gateway: the live set, the drivers, the alarm clock. */
+/** A live actor as the inspector sees it: what it holds in memory now. */
+export interface InspectedActor {
+  readonly vars: unknown;
+  readonly conns: ReadonlyMap<string, Conn>;
+  readonly inboxDepth: number;
+  /** The last committed state's bytes (empty while its first turn runs). */
+  readonly committedSnapshot: Uint8Array;
+  readonly recentCalls: RecentCall[];
+}
+
+/** What the inspector reads and does besides the gateway: the live set, the drivers, the alarm clock. */
 export interface InspectableGateway extends ActorGateway {
   readonly storage: StorageDriver;
   readonly placement: PlacementDriver;
-  /** The live instance, woken if needed. */
-  instance(actorId: string): Promise<ActorInstance>;
-  live(actorId: string): ActorInstance | undefined;
+  live(actorId: string): InspectedActor | undefined;
   liveIds(): string[];
   alarmsOf(actorId: string): StoredAlarm[];
   typeOf(name: string): ActorType;
-  stop(instance: ActorInstance, reason: Exclude<StopReason, "crash">): Promise<void>;
+  /** Starts the actor if it is not live. */
+  wake(actorId: string): Promise<void>;
+  /** Puts the actor to sleep if it is live. */
+  sleep(actorId: string): Promise<void>;
+  /** Destroys the actor (waking it first, so onDestroy runs). */
+  destroy(actorId: string): Promise<void>;
 }
