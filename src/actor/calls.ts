@@ -47,6 +47,7 @@ export function actionTask(host: CallHost, action: string, args: unknown[], via:
     action: { metrics: type.metrics?.actions.get(action) },
     conn,
     chain,
+    fromCaller: true,
   };
 }
 

@@ -8,6 +8,12 @@ export interface ActorOptions {
   actionTimeoutMs?: number;
   /** Run actions concurrently instead of one at a time (gives up turn isolation). Default false. */
   reentrant?: boolean;
+  /**
+   * Calls (actions, raw requests) that may wait in the actor's inbox; one more is refused with
+   * 503 `actor_overloaded`, so callers cannot grow the server's memory without bound. Alarms,
+   * queue handlers and lifecycle hooks are never refused. Default 10,000.
+   */
+  maxQueuedCalls?: number;
 }
 
 export type AnyActionFn = (c: any, ...args: any[]) => unknown;
@@ -87,7 +93,7 @@ export interface ActorDefinition<TState, TVars, TConnParams, TConnState, TInput,
 
 export type AnyActorDefinition = ActorDefinition<any, any, any, any, any, Record<string, AnyActionFn>>;
 
-export const DEFAULT_OPTIONS = { sleepTimeoutMs: 30_000, actionTimeoutMs: 60_000, reentrant: false } as const satisfies Required<ActorOptions>;
+export const DEFAULT_OPTIONS = { sleepTimeoutMs: 30_000, actionTimeoutMs: 60_000, reentrant: false, maxQueuedCalls: 10_000 } as const satisfies Required<ActorOptions>;
 
 export function actor<
   TState = undefined,
@@ -108,6 +114,9 @@ export function actor<
   for (const k of ["sleepTimeoutMs", "actionTimeoutMs"] as const) {
     const v = o[k];
     if (v !== undefined && (!Number.isFinite(v) || v <= 0)) throw new TypeError(`actor(): options.${k} must be a positive number of milliseconds`);
+  }
+  if (o.maxQueuedCalls !== undefined && (!Number.isInteger(o.maxQueuedCalls) || o.maxQueuedCalls < 1)) {
+    throw new TypeError("actor(): options.maxQueuedCalls must be a positive integer");
   }
   return { [ACTOR_DEFINITION]: true, config };
 }

@@ -117,7 +117,7 @@ export class ActorInstance implements TaskTarget {
       ctx: this.ctx,
       log: this.log,
       run: (label, fn, internal) => this.runHook(label, fn, internal),
-      runRequest: (fn) => new Promise((resolve, reject) => this.loop.enqueue({ label: "onRequest", run: fn, resolve, reject, noRequeue: true })),
+      runRequest: (fn) => new Promise((resolve, reject) => this.loop.enqueue({ label: "onRequest", run: fn, resolve, reject, noRequeue: true, fromCaller: true })),
       emit: (send) => this.emit(send),
       socketClosed: () => {
         if (this.life.status === "ready") this.afterTurn();

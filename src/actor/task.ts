@@ -35,6 +35,8 @@ export interface Task {
   chain?: readonly string[];
   /** A timeout is one failed attempt: its fate (a queue retry) commits before the restart. */
   fateOnTimeout?: boolean;
+  /** A caller waits for it (an action, a raw request): it counts against `maxQueuedCalls`. */
+  fromCaller?: boolean;
 }
 
 /** What an instance needs from the runtime that hosts it. */

@@ -65,6 +65,12 @@ export class TurnLoop {
       task.reject(refused);
       return;
     }
+    // Only callers are capped: dropping an alarm, a queue delivery or a hook would lose work.
+    const max = this.host.type.options.maxQueuedCalls;
+    if (task.fromCaller && this.inbox.length >= max) {
+      task.reject(errors.actorOverloaded(max));
+      return;
+    }
     this.inbox.push(task);
     this.host.type.metrics?.inboxDepth.inc();
     this.pump();

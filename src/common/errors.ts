@@ -101,6 +101,25 @@ export const errors = {
     new TroupeError("storage", "state_commit_failed", "The actor's state could not be committed; the change was not applied", { status: 500, cause }),
   connectionRefused: (message: string) => new TroupeError("connection", "connection_refused", message, { status: 403 }),
   stopping: () => new TroupeError("server", "server_stopping", "The server is shutting down", { status: 503 }),
+  originNotAllowed: (origin: string) =>
+    new TroupeError("request", "origin_not_allowed", `Origin ${truncate(origin)} may not call this server; list it in setup({ cors: { origins } })`, { status: 403 }),
+  requestTimedOut: () => new TroupeError("request", "request_timed_out", "The request's headers or body did not arrive in time", { status: 408 }),
+  tooManyAuthFailures: (retryAfterSeconds: number) =>
+    new TroupeError("request", "too_many_auth_failures", `Too many failed token attempts from this address; retry in ${retryAfterSeconds} s`, { status: 429, metadata: { retryAfterSeconds } }),
+  tooManyConnections: (limit: number) =>
+    new TroupeError("connection", "too_many_connections", `This address already has ${limit} connections open`, { status: 429, metadata: { limit } }),
+  serverAtCapacity: (limit: number) =>
+    new TroupeError("server", "server_at_capacity", `The server holds its limit of ${limit} connections; retry later`, { status: 503, metadata: { limit } }),
+  tooManyEarlyFrames: (frames: number, bytes: number) =>
+    new TroupeError("connection", "too_many_early_frames", `More than ${frames} frames or ${bytes} bytes sent before the connection was admitted`, { status: 429, metadata: { frames, bytes } }),
+  tooManyPendingCalls: (calls: number, bytes: number) =>
+    new TroupeError("connection", "too_many_pending_calls", `More than ${calls} calls or ${bytes} bytes of calls awaiting replies`, { status: 429, metadata: { calls, bytes } }),
+  tooManySubscriptions: (limit: number) =>
+    new TroupeError("connection", "too_many_subscriptions", `More than ${limit} subscriptions on one connection`, { status: 429, metadata: { limit } }),
+  upgradeTimedOut: (ms: number) => new TroupeError("connection", "upgrade_timed_out", `The connection was not admitted within ${ms} ms`, { status: 408, metadata: { timeoutMs: ms } }),
+  idleTimeout: (ms: number) => new TroupeError("connection", "idle_timeout", `No pong or message for ${ms} ms`, { status: 408, metadata: { timeoutMs: ms } }),
+  actorOverloaded: (limit: number) =>
+    new TroupeError("actor", "actor_overloaded", `The actor already has ${limit} calls waiting; retry later`, { status: 503, metadata: { limit } }),
   internal: () => new TroupeError("actor", "internal_error", "Internal error", { status: 500 }),
 } as const;
 
