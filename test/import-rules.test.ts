@@ -5,11 +5,11 @@ import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
 
-// Imports point down only, type imports included: common → storage → actor → metrics, runtime →
+// Imports point down only, type imports included: common → storage, protocol → actor → metrics, runtime →
 // server, inspector, routes → registry → index. src/client is an island: it imports nothing
 // outside itself (others may use its types). And no file takes part in an import circle.
 const src = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../src");
-const LAYER: Record<string, number> = { common: 0, storage: 1, actor: 2, metrics: 3, runtime: 3, server: 4, inspector: 4, routes: 4, registry: 5, "index.ts": 6 };
+const LAYER: Record<string, number> = { common: 0, storage: 1, protocol: 1, actor: 2, metrics: 3, runtime: 3, server: 4, inspector: 4, routes: 4, registry: 5, "index.ts": 6 };
 
 function files(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
