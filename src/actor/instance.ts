@@ -64,6 +64,7 @@ export class ActorInstance implements TaskTarget {
     /** The committed state, if the actor's first turn ever committed; and the SQL redo seq the store applied. */
     stored: { state: Uint8Array | undefined; sqlSeq: number },
   ) {
+    const self = this;
     this.state = stored.state ? decodeState(stored.state) : undefined;
     this.output = new OutputGate(
       {
@@ -115,7 +116,10 @@ export class ActorInstance implements TaskTarget {
     this.raw = new RawHandlers({
       type,
       ctx: this.ctx,
-      log: this.log,
+      // A getter: the child logger is made on first use, not for every instance that never logs.
+      get log() {
+        return self.log;
+      },
       run: (label, fn, internal) => this.runHook(label, fn, internal),
       runRequest: (fn) => new Promise((resolve, reject) => this.loop.enqueue({ label: "onRequest", run: fn, resolve, reject, noRequeue: true, fromCaller: true })),
       emit: (send) => this.emit(send),
@@ -146,7 +150,9 @@ export class ActorInstance implements TaskTarget {
       },
       decided: (seq, outcome) => this.loop.current().addOutcome([seq, outcome.ok, outcome.ok ? outcome.output : undefined]),
       messageSettled: (seq, outcome) => host.messageSettled(seq, outcome),
-      log: this.log,
+      get log() {
+        return self.log;
+      },
     });
   }
 
