@@ -30,12 +30,14 @@ function catalog(): Map<string, { group: string; status: number }> {
       }
     }
     assert.ok(e instanceof TroupeError, `errors.${name} builds a TroupeError`);
-    const seen = out.get(e.code);
-    if (seen) assert.deepEqual(seen, { group: e.group, status: e.status }, `${e.code} has one group and status`);
-    out.set(e.code, { group: e.group, status: e.status });
+    // A code is unique within its group: RivetKit's request/invalid and encoding/invalid are two.
+    const key = `${e.group}/${e.code}`;
+    const seen = out.get(key);
+    if (seen) assert.deepEqual(seen, { group: e.group, status: e.status }, `${key} has one status`);
+    out.set(key, { group: e.group, status: e.status });
   }
   const user = new UserError("x");
-  out.set(user.code, { group: user.group, status: user.status });
+  out.set(`${user.group}/${user.code}`, { group: user.group, status: user.status });
   return out;
 }
 
@@ -50,7 +52,7 @@ test("docs/PROTOCOL.md lists exactly the catalog's codes, with their groups and 
   const doc = fs.readFileSync(path.join(root, "docs/PROTOCOL.md"), "utf8");
   const documented = new Map<string, { group: string; status: number }>();
   for (const m of doc.matchAll(/^\| (\d{3}) \| (\w+) \| (?:`(\w+)`|\*from the actor\*) \|/gm)) {
-    documented.set(m[3] ?? "user_error", { group: m[2]!, status: Number(m[1]) });
+    documented.set(`${m[2]}/${m[3] ?? "user_error"}`, { group: m[2]!, status: Number(m[1]) });
   }
   const code = catalog();
   assert.deepEqual([...documented.keys()].sort(), [...code.keys()].sort(), "the same codes");

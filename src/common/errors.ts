@@ -121,6 +121,9 @@ export const errors = {
   actorOverloaded: (limit: number) =>
     new TroupeError("actor", "actor_overloaded", `The actor already has ${limit} calls waiting; retry later`, { status: 503, metadata: { limit } }),
   internal: () => new TroupeError("actor", "internal_error", "Internal error", { status: 500 }),
+  // RivetKit's own (group, code) pairs, which its client acts on (docs/PROTOCOL.md, issue 13).
+  rivetInvalidRequest: (detail: string, cause?: unknown) => new TroupeError("request", "invalid", `Invalid request: ${detail}`, { status: 400, cause }),
+  rivetInvalidEncoding: (value: string) => new TroupeError("encoding", "invalid", `Invalid encoding \`${truncate(value)}\``, { status: 400 }),
 } as const;
 
 function truncate(s: string): string {

@@ -33,7 +33,7 @@
  * Decoding failures throw TroupeError request/invalid (400), RivetKit's pair for a bad request.
  */
 import { decode as cborDecode, encode as cborEncode } from "cbor-x";
-import { TroupeError } from "../../common/errors.js";
+import { errors, TroupeError } from "../../common/errors.js";
 import type * as v4 from "./generated/v4.js";
 import { actorSpecifier, argList, boolean, invalid, list, optionalNumber, record, string, uint } from "./fields.js";
 import { encodeJsonCompat, jsonParseCompat, jsonStringifyCompat, reviveJsonCompat } from "./json.js";
@@ -54,7 +54,7 @@ export const CONTENT_TYPE: Readonly<Record<Encoding, string>> = {
 export function encodingFromHeader(value: string | null | undefined): Encoding {
   if (value === null || value === undefined || value === "") return "json";
   if ((ENCODINGS as readonly string[]).includes(value)) return value as Encoding;
-  throw new TroupeError("encoding", "invalid", `Invalid encoding \`${value.slice(0, 50)}\``, { status: 400 });
+  throw errors.rivetInvalidEncoding(value);
 }
 
 /** Encoded cbor bytes may be a view into a larger buffer (cbor-x pools them): mind byteOffset. */

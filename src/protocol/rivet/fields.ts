@@ -1,11 +1,10 @@
-import { TroupeError } from "../../common/errors.js";
+import { errors } from "../../common/errors.js";
 import type { ActorSpecifier } from "./messages.js";
 
 // Readers for the fields of a decoded message, which comes from the network and is checked
 // before use. A wrong field is RivetKit's request/invalid (400).
 
-export const invalid = (detail: string, cause?: unknown) =>
-  new TroupeError("request", "invalid", `Invalid request: ${detail}`, { status: 400, cause });
+export const invalid = (detail: string, cause?: unknown) => errors.rivetInvalidRequest(detail, cause);
 
 export function record(value: unknown, what: string): Record<string, unknown> {
   if (value === null || typeof value !== "object" || Array.isArray(value)) throw invalid(`${what} must be an object`);
