@@ -67,10 +67,12 @@ describe("connections and events over WebSocket", () => {
     assert.equal(await a.whisper("for ada"), true);
     await waitFor(() => privateA.length === 1, 2000, "direct send");
     assert.deepEqual(privateA, ["for ada"], "conn.send reaches only the calling connection");
-    // HTTP callers reach connected clients through broadcast too.
-    await h.client.room.getOrCreate(["r1"]).say("from http");
+    // HTTP callers pass onBeforeConnect too: without a user they are refused, with one they are
+    // that user for the call (createConnState ran), and reach connected clients through broadcast.
+    await assert.rejects(h.client.room.getOrCreate(["r1"]).say("anonymous"), (e: ActorError) => e.code === "missing_user" && e.status === 403);
+    await h.client.room.getOrCreate(["r1"], { params: { user: "carol" } }).say("from http");
     await waitFor(() => gotA.length === 3, 2000, "broadcast from an HTTP action");
-    assert.deepEqual(gotA[2], ["http", "from http"]);
+    assert.deepEqual(gotA[2], ["carol", "from http"]);
     await a.dispose();
     await b.dispose();
     await waitFor(() => log.includes("disconnect:ada") && log.includes("disconnect:bob"), 2000, "onDisconnect");

@@ -1,4 +1,4 @@
-import { errors, TroupeError } from "../common/errors.js";
+import { errors, TroupeError, UserError } from "../common/errors.js";
 import type { ActorType } from "./actor-type.js";
 import { Conn, type ConnTransport } from "./conn.js";
 import type { ActorContext } from "./context.js";
@@ -14,6 +14,8 @@ export async function authorize(type: ActorType, ctx: ActorContext<any, any, any
   try {
     await type.config.onBeforeConnect?.(ctx, params);
   } catch (err) {
+    // A refusal answers 403 whatever it says: the actor's own code for a UserError, else connection_refused.
+    if (err instanceof UserError) throw new UserError(err.message, { code: err.code, metadata: err.metadata, status: 403 });
     throw err instanceof TroupeError ? err : errors.connectionRefused("Connection refused by the actor");
   }
 }

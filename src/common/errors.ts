@@ -33,8 +33,9 @@ export class TroupeError extends Error {
 
 /** Thrown by actor code to send a typed, expected error to the caller. */
 export class UserError extends TroupeError {
-  constructor(message: string, opts: { code?: string; metadata?: unknown } = {}) {
-    super("user", opts.code ?? "user_error", message, { status: 400, metadata: opts.metadata });
+  /** `status` is the HTTP status (default 400); a refusal by onBeforeConnect answers 403. */
+  constructor(message: string, opts: { code?: string; metadata?: unknown; status?: number } = {}) {
+    super("user", opts.code ?? "user_error", message, { status: opts.status ?? 400, metadata: opts.metadata });
     this.name = "UserError";
   }
 }
@@ -120,10 +121,10 @@ export const errors = {
   idleTimeout: (ms: number) => new TroupeError("connection", "idle_timeout", `No pong or message for ${ms} ms`, { status: 408, metadata: { timeoutMs: ms } }),
   actorOverloaded: (limit: number) =>
     new TroupeError("actor", "actor_overloaded", `The actor already has ${limit} calls waiting; retry later`, { status: 503, metadata: { limit } }),
-  internal: () => new TroupeError("actor", "internal_error", "Internal error", { status: 500 }),
   // RivetKit's own (group, code) pairs, which its client acts on (docs/PROTOCOL.md, issue 13).
   rivetInvalidRequest: (detail: string, cause?: unknown) => new TroupeError("request", "invalid", `Invalid request: ${detail}`, { status: 400, cause }),
   rivetInvalidEncoding: (value: string) => new TroupeError("encoding", "invalid", `Invalid encoding \`${truncate(value)}\``, { status: 400 }),
+  internal: () => new TroupeError("actor", "internal_error", "Internal error", { status: 500 }),
 } as const;
 
 function truncate(s: string): string {

@@ -2,7 +2,8 @@ import { decodeKey } from "../actor/kv.js";
 import { cbor, decodeState } from "../actor/state-codec.js";
 import { errors, toPublicError } from "../common/errors.js";
 import type { InspectableGateway } from "../runtime/gateway.js";
-import { checkBearer, checkConfiguredToken, tokenAuth, type TokenAuth } from "../routes/bearer-auth.js";
+import { checkConfiguredToken, tokenAuth, type TokenAuth } from "../routes/bearer-auth.js";
+import { limitedBearer, tooManyFailures, type AuthLimiter } from "../routes/rate-limit.js";
 import { redact, summarizeVars } from "./redact.js";
 
 export interface InspectorConfig {
@@ -43,11 +44,12 @@ function limitOf(url: URL, fallback: number): number {
  * Reads use the last turn-end snapshot of a live actor, or the store for a sleeping one, so
  * they never wait for or block a turn.
  */
-export function createInspector(auth: TokenAuth, manager: () => Promise<InspectableGateway>) {
+export function createInspector(auth: TokenAuth, manager: () => Promise<InspectableGateway>, limiter?: AuthLimiter) {
   return async function inspector(req: Request, path: string): Promise<Response> {
     if (auth.mode === "disabled") return new Response(auth.hint, { status: 403, headers: { "content-type": "text/plain; charset=utf-8" } });
     if (auth.mode === "token") {
-      const r = checkBearer(req.headers.get("authorization"), auth.digest);
+      const r = limitedBearer(req, auth.digest, limiter);
+      if (typeof r === "object") return tooManyFailures(r.retryAfter, req.method);
       if (r !== "ok") return new Response("unauthorized\n", { status: 401, headers: { "www-authenticate": r === "invalid" ? `${REALM}, error="invalid_token"` : REALM } });
     }
     try {

@@ -16,7 +16,11 @@ import type { ActorStore } from "../storage/driver.js";
 import { EmbeddedPlacement } from "../storage/embedded-placement.js";
 import { ActorManager, type ManagerOptions } from "./actor-manager.js";
 import { createRegistryMetrics, type MetricsConfig, type RegistryMetrics } from "./registry-metrics.js";
-import { createRoutes, type HealthStatus, type Routes } from "../routes/index.js";
+import { createRoutes, type HealthStatus, type MetadataConfig, type Routes } from "../routes/index.js";
+import { createAuthLimiter } from "../routes/rate-limit.js";
+import { requestAddress, type ClientAddressFn } from "../server/client-address.js";
+import { resolveLimits, type LimitsConfig } from "../server/limits.js";
+import { resolveCors, type CorsConfig } from "../server/origin.js";
 import { createInspector, resolveInspectorAuth, type InspectorConfig } from "../inspector/inspector.js";
 
 export interface StorageConfig {
@@ -39,6 +43,14 @@ export interface RegistryConfig<A extends Record<string, AnyActorDefinition>> {
   metrics?: MetricsConfig;
   /** The token-protected inspector API under `/inspector` (docs/INSPECTOR.md). */
   inspector?: InspectorConfig;
+  /** Browser origins allowed to call actors and open WebSockets, besides same-origin pages (docs/PROTOCOL.md, "Browsers"). */
+  cors?: CorsConfig;
+  /** Caps and timeouts every client meets (docs/PROTOCOL.md, "Limits"). */
+  limits?: LimitsConfig;
+  /** What `/metadata` and `/health` show without the inspector token (docs/ROUTES.md). */
+  metadata?: MetadataConfig;
+  /** Names the client behind a request for the per-address limits, e.g. from your proxy's header (docs/PROTOCOL.md, "Limits"). */
+  clientAddress?: ClientAddressFn;
   /** @internal Deterministic ids for the simulation harness. */
   managerOptions?: ManagerOptions;
 }
@@ -80,6 +92,11 @@ export class Registry<A extends Record<string, AnyActorDefinition> = Record<stri
     }
     this.types = types;
 
+    const limits = resolveLimits(config.limits);
+    const cors = resolveCors(config.cors);
+    // One budget of wrong tokens per client address, shared by /metrics, /metadata and the inspector.
+    const authLimiter = createAuthLimiter({ perMinute: limits.authFailuresPerMinute, address: (req) => requestAddress(req, config.clientAddress) });
+    const inspectorAuth = resolveInspectorAuth(config.inspector, process.env);
     this.routes = createRoutes({
       version: VERSION,
       health: () => this.healthStatus(),
@@ -93,8 +110,11 @@ export class Registry<A extends Record<string, AnyActorDefinition> = Record<stri
       contentTypeFor: this.metrics.contentTypeFor,
       metricsAuth: this.metrics.auth,
       log: this.logger,
+      metadataPublic: config.metadata?.public,
+      inspectorAuth,
+      authLimiter,
     });
-    const inspector = createInspector(resolveInspectorAuth(config.inspector, process.env), () => this.start());
+    const inspector = createInspector(inspectorAuth, () => this.start(), authLimiter);
     const app = createHttpApp(
       {
         inspector,
@@ -103,6 +123,7 @@ export class Registry<A extends Record<string, AnyActorDefinition> = Record<stri
         maxBodyBytes: this.maxBodyBytes,
         accepting: () => this.phase !== "stopping" && this.phase !== "stopped",
         routes: this.routes,
+        cors,
       },
       this.basePath,
     );
@@ -111,7 +132,15 @@ export class Registry<A extends Record<string, AnyActorDefinition> = Record<stri
       return app.fetch(request);
     };
     this.upgrade = createUpgradeHandler(
-      { manager: () => this.start(), logger: this.logger, maxMessageBytes: this.maxBodyBytes, accepting: () => this.phase !== "stopping" && this.phase !== "stopped" },
+      {
+        manager: () => this.start(),
+        logger: this.logger,
+        maxMessageBytes: this.maxBodyBytes,
+        accepting: () => this.phase !== "stopping" && this.phase !== "stopped",
+        limits,
+        cors,
+        clientAddress: config.clientAddress,
+      },
       this.basePath,
     );
   }

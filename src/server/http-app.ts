@@ -3,6 +3,9 @@ import { bodyLimit } from "hono/body-limit";
 import type { Logger } from "pino";
 import { errors, toPublicError, TroupeError } from "../common/errors.js";
 import type { ActorGateway, ResolveMode } from "../runtime/gateway.js";
+import { corsHeaders, refuseForeignOrigins } from "./cors.js";
+import { connParams } from "./conn-params.js";
+import type { CorsPolicy } from "./origin.js";
 import { actionBody, sendBody, decode, encode, encodingOfAccept, encodingOfContentType, parseWith, resolveBody, type Encoding } from "./protocol.js";
 
 export interface HttpAppDeps {
@@ -14,6 +17,8 @@ export interface HttpAppDeps {
   routes: { health(req: Request): Promise<Response>; metadata(req: Request): Promise<Response>; prometheusMetrics(req: Request): Promise<Response> };
   /** The inspector, given the request and the path after /inspector. */
   inspector: (req: Request, path: string) => Promise<Response>;
+  /** Browser origins allowed besides same-origin pages (`setup({ cors })`). */
+  cors?: CorsPolicy;
 }
 
 /**
@@ -25,6 +30,7 @@ export function createHttpApp(deps: HttpAppDeps, basePath = "/"): Hono {
 
   app.onError((err, c) => respondError(c, err, deps.logger));
   app.notFound((c) => respondError(c, errors.routeNotFound(), deps.logger));
+  app.use("*", corsHeaders(deps.cors));
 
   const ops = { "/health": deps.routes.health, "/metadata": deps.routes.metadata, "/metrics": deps.routes.prometheusMetrics };
   for (const [path, route] of Object.entries(ops)) app.all(path, (c) => route(c.req.raw));
@@ -34,6 +40,10 @@ export function createHttpApp(deps: HttpAppDeps, basePath = "/"): Hono {
     await next();
   };
   app.all("/inspector/*", (c) => deps.inspector(c.req.raw, c.req.path.slice(c.req.path.indexOf("/inspector") + "/inspector".length)));
+  // A page on another site must not reach an actor, whatever it sends (docs/PROTOCOL.md, "Browsers").
+  const foreign = refuseForeignOrigins(deps.cors);
+  app.use("/actors", foreign);
+  app.use("/actors/*", foreign);
   app.use("/actors", refuseWhileStopping);
   app.use("/actors/*", refuseWhileStopping);
   const limit = bodyLimit({ maxSize: deps.maxBodyBytes, onError: () => Promise.reject(errors.bodyTooLarge(deps.maxBodyBytes)) });
@@ -62,13 +72,13 @@ export function createHttpApp(deps: HttpAppDeps, basePath = "/"): Hono {
   app.post("/actors/:actorId/action/:action", limit, async (c) => {
     const body = parseWith(actionBody, (await readBody(c)) ?? {});
     const manager = await deps.manager();
-    const output = await manager.callAction(c.req.param("actorId"), c.req.param("action"), body.args ?? []);
+    const output = await manager.callAction(c.req.param("actorId"), c.req.param("action"), body.args ?? [], { params: connParams(c.req.raw.headers) });
     return reply(c, { output });
   });
   app.post("/actors/:actorId/queue/:queue", limit, async (c) => {
     const body = parseWith(sendBody, (await readBody(c)) ?? {});
     const manager = await deps.manager();
-    const r = await manager.sendMessage(c.req.param("actorId"), c.req.param("queue"), body.body, { wait: body.wait, timeoutMs: body.timeoutMs });
+    const r = await manager.sendMessage(c.req.param("actorId"), c.req.param("queue"), body.body, { wait: body.wait, timeoutMs: body.timeoutMs, params: connParams(c.req.raw.headers) });
     return reply(c, r);
   });
   // Raw HTTP for onRequest: the actor sees the path after /request, with the query string.
@@ -80,7 +90,7 @@ export function createHttpApp(deps: HttpAppDeps, basePath = "/"): Hono {
     const raw = c.req.raw;
     const hasBody = raw.method !== "GET" && raw.method !== "HEAD";
     const body = hasBody ? await raw.arrayBuffer() : undefined;
-    return manager.handleRequest(c.req.param("actorId")!, new Request(url, { method: raw.method, headers: raw.headers, body }));
+    return manager.handleRequest(c.req.param("actorId")!, new Request(url, { method: raw.method, headers: raw.headers, body }), connParams(raw.headers));
   };
   app.all("/actors/:actorId/request", limit, rawRequest);
   app.all("/actors/:actorId/request/*", limit, rawRequest);

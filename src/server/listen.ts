@@ -1,15 +1,20 @@
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
-import { createAdaptorServer } from "@hono/node-server";
+import { createAdaptorServer, type HttpBindings } from "@hono/node-server";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
+import { notePeerAddress } from "./client-address.js";
+import { resolveLimits, type LimitsConfig } from "./limits.js";
+import { guardServer, serverOptions } from "./server-guards.js";
 
 /** What serving needs from a registry: its handlers, its start and its shutdown. */
 export interface Listenable {
   readonly logger: Logger;
   readonly basePath: string;
   readonly handler: (request: Request) => Promise<Response>;
+  /** `setup({ limits })`: the timeouts and connection caps of the server listen() creates. */
+  readonly config?: { limits?: LimitsConfig };
   start(): Promise<unknown>;
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
   shutdown(): Promise<void>;
@@ -38,9 +43,20 @@ export interface TroupeServer {
 export async function listen(registry: Listenable, opts: ListenOptions): Promise<TroupeServer> {
   const host = opts.host ?? "127.0.0.1";
   await registry.start();
-  const server = createAdaptorServer({ fetch: registry.handler, hostname: host }) as Server;
+  const limits = resolveLimits(registry.config?.limits);
+  const server = createAdaptorServer({
+    // The routes are Fetch handlers and never see the socket: note who sent each request.
+    fetch: (request, env) => {
+      notePeerAddress(request, (env as Partial<HttpBindings>).incoming?.socket?.remoteAddress);
+      return registry.handler(request);
+    },
+    hostname: host,
+    serverOptions: serverOptions(limits),
+  }) as Server;
+  guardServer(server, limits);
   server.on("upgrade", (req, socket, head) => {
-    if (!registry.handleUpgrade(req, socket, head)) socket.end("HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+    // Destroyed once written: a peer that never closes its end must not keep the socket.
+    if (!registry.handleUpgrade(req, socket, head)) socket.end("HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n", () => socket.destroy());
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

@@ -1,11 +1,18 @@
-import type { IncomingMessage } from "node:http";
+import { STATUS_CODES, type IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
-import type { RawSocketControl } from "../actor/raw-handlers.js";
 import { errors, toPublicError, TroupeError } from "../common/errors.js";
 import type { ActorGateway, GatewayConnection } from "../runtime/gateway.js";
+import { AddressTally } from "./address-tally.js";
+import { upgradeAddress, type ClientAddressFn } from "./client-address.js";
+import { Heartbeat } from "./heartbeat.js";
+import { DEFAULT_LIMITS, type Limits } from "./limits.js";
+import { originAllowed, type CorsPolicy } from "./origin.js";
 import { clientMessage, decode, encode, type ClientMessage, type Encoding } from "./protocol.js";
+import { serveRawSocket } from "./raw-socket.js";
+import { paramsText, parseParams } from "./conn-params.js";
+import { closeWith, EarlyFrames, toBytes, type Refuse } from "./ws-caps.js";
 
 export interface WebSocketDeps {
   manager: () => Promise<ActorGateway>;
@@ -14,13 +21,24 @@ export interface WebSocketDeps {
   accepting: () => boolean;
   /** A client that stops reading may not make the server buffer more than this. */
   maxBufferedBytes?: number;
+  /** Caps and timeouts (src/server/limits.ts); the defaults when omitted. */
+  limits?: Limits;
+  /** Browser origins allowed besides same-origin pages (`setup({ cors })`). */
+  cors?: CorsPolicy;
+  /** Names the client for the per-address cap (`setup({ clientAddress })`). */
+  clientAddress?: ClientAddressFn;
 }
 
 export const SUBPROTOCOL = "troupe";
 const PARAMS_PREFIX = "troupe.params.";
 const ENCODING_PREFIX = "troupe.encoding.";
-const PARAMS_HEADER = "x-troupe-conn-params";
 const ENCODING_HEADER = "x-troupe-encoding";
+
+/** Where an upgraded socket stands until it is admitted: the upgrade deadline acts on it. */
+interface Admission {
+  ws?: WebSocket;
+  done: boolean;
+}
 
 /**
  * Handles `GET {basePath}/actors/{actorId}/connect` upgrades for a Node HTTP server.
@@ -31,41 +49,89 @@ export function createUpgradeHandler(deps: WebSocketDeps, basePath = "/") {
   const prefix = basePath.replace(/\/+$/, "");
   const pathRe = new RegExp(`^${escapeRe(prefix)}/actors/([A-Za-z0-9_-]{1,64})/connect$`);
   const rawRe = new RegExp(`^${escapeRe(prefix)}/actors/([A-Za-z0-9_-]{1,64})/websocket(/.*)?$`);
+  const limits = deps.limits ?? DEFAULT_LIMITS;
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: deps.maxMessageBytes,
     handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
   });
   const maxBuffered = deps.maxBufferedBytes ?? 8 * 1024 * 1024;
+  const tally = new AddressTally(limits.maxWebSockets, limits.maxWebSocketsPerAddress);
+  const refusers = new WeakMap<WebSocket, Refuse>();
+  const refuse = (ws: WebSocket, code: number, err: TroupeError): void => {
+    const own = refusers.get(ws);
+    if (own) own(code, err);
+    else closeWith(ws, code, err);
+  };
+  const heartbeat = new Heartbeat(limits.pingIntervalMs, limits.idleTimeoutMs, (ws) => refuse(ws, 1001, errors.idleTimeout(limits.idleTimeoutMs)));
 
   const handler = (req: IncomingMessage, socket: Duplex, head: Buffer): boolean => {
     const url = new URL(req.url ?? "/", "http://localhost");
     const raw = rawRe.exec(url.pathname);
-    if (raw) {
-      if (!deps.accepting()) rejectUpgrade(socket, 503, "server_stopping");
-      else wss.handleUpgrade(req, socket, head, (ws) => void serveRawSocket(ws, raw[1]!, `${raw[2] ?? "/"}${url.search}`, req, deps));
-      return true;
+    const match = raw ? null : pathRe.exec(url.pathname);
+    if (!raw && !match) return false;
+
+    // Node's request timeouts stop at the upgrade: from here on this deadline bounds the socket.
+    const admission: Admission = { done: false };
+    const deadline = setTimeout(() => {
+      if (admission.done) return;
+      if (admission.ws) refuse(admission.ws, 1013, errors.upgradeTimedOut(limits.upgradeTimeoutMs));
+      else socket.destroy();
+    }, limits.upgradeTimeoutMs).unref();
+    const admitted = () => {
+      admission.done = true;
+      clearTimeout(deadline);
+    };
+    socket.once("close", admitted);
+
+    if (!deps.accepting()) return rejectUpgrade(socket, errors.stopping());
+    const origin = req.headers.origin;
+    if (!originAllowed({ origin, host: req.headers.host, secFetchSite: header(req, "sec-fetch-site"), unsafe: true }, deps.cors)) {
+      return rejectUpgrade(socket, errors.originNotAllowed(origin ?? "(none, Sec-Fetch-Site: cross-site)"));
     }
-    const match = pathRe.exec(url.pathname);
-    if (!match) return false;
-    if (!deps.accepting()) {
-      rejectUpgrade(socket, 503, "server_stopping");
-      return true;
-    }
+    // Raw sockets carry params too: onBeforeConnect sees them before onWebSocket runs.
     let setup: { params: unknown; encoding: Encoding };
     try {
       setup = readConnSetup(req);
     } catch (err) {
-      rejectUpgrade(socket, 400, toPublicError(err).code);
-      return true;
+      return rejectUpgrade(socket, toPublicError(err));
     }
-    wss.handleUpgrade(req, socket, head, (ws) => void serveConnection(ws, match[1]!, setup, deps, maxBuffered));
+    const address = upgradeAddress(req, deps.clientAddress);
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const refusal = tally.admit(address);
+      if (refusal) {
+        admitted();
+        closeWith(ws, refusal.code === "server_at_capacity" ? 1013 : 1008, refusal);
+        return;
+      }
+      ws.once("close", () => tally.release(address));
+      heartbeat.watch(ws);
+      admission.ws = ws;
+      const register = (r: Refuse) => refusers.set(ws, r);
+      if (raw) void serveRawSocket(ws, raw[1]!, `${raw[2] ?? "/"}${url.search}`, req, setup.params, deps, limits, admitted, register);
+      else void serveConnection(ws, match![1]!, setup, deps, limits, maxBuffered, admitted, register);
+    });
     return true;
   };
-  return { handler, close: () => wss.close() };
+  return {
+    handler,
+    close: () => {
+      heartbeat.close();
+      wss.close();
+    },
+  };
 }
 
-async function serveConnection(ws: WebSocket, actorId: string, setup: { params: unknown; encoding: Encoding }, deps: WebSocketDeps, maxBuffered: number) {
+async function serveConnection(
+  ws: WebSocket,
+  actorId: string,
+  setup: { params: unknown; encoding: Encoding },
+  deps: WebSocketDeps,
+  limits: Limits,
+  maxBuffered: number,
+  admitted: () => void,
+  register: (refuse: Refuse) => void,
+) {
   const { encoding } = setup;
   let closeReason = "client_closed";
   const send = (msg: { t: string; id?: number; [field: string]: unknown }): void => {
@@ -87,35 +153,66 @@ async function serveConnection(ws: WebSocket, actorId: string, setup: { params: 
     ws.send(frame);
   };
   // Frames that arrive before the actor admitted the connection wait here, in order.
-  let early: Array<[RawData, boolean]> | undefined = [];
+  let early: EarlyFrames<[RawData, boolean]> | undefined = new EarlyFrames(limits);
   let conn: GatewayConnection | undefined;
   let closed = false;
+  // Set once the server decided to close: nothing more is read or buffered.
+  let refused = false;
+  const pending = { calls: 0, bytes: 0 };
+  const subscriptions = new Set<string>();
 
+  const refuse: Refuse = (code, err) => {
+    refused = true;
+    closeReason = "error";
+    early?.take();
+    closeWith(ws, code, err);
+  };
+  register(refuse);
   const failProtocol = (why: string): void => {
     closeReason = "error";
     ws.close(1007, `malformed_message: ${why}`.slice(0, 120));
   };
   const onMessage = (data: RawData, isBinary: boolean): void => {
+    if (refused) return;
+    const bytes = toBytes(data);
     if (early) {
-      early.push([data, isBinary]);
+      if (!early.push([bytes, isBinary], bytes.byteLength)) refuse(1008, errors.tooManyEarlyFrames(limits.maxEarlyFrames, limits.maxEarlyBytes));
       return;
     }
     let msg: ClientMessage;
     try {
-      const bytes = toBytes(data);
       const parsed = clientMessage.safeParse(decode(bytes, isBinary ? "cbor" : "json"));
       if (!parsed.success) return failProtocol(parsed.error.issues[0]?.message ?? "bad shape");
       msg = parsed.data;
     } catch {
       return failProtocol(encoding === "cbor" ? "invalid CBOR" : "invalid JSON");
     }
-    if (msg.t === "sub") conn!.subscribe(msg.event);
-    else if (msg.t === "unsub") conn!.unsubscribe(msg.event);
-    else {
+    if (msg.t === "sub") {
+      if (!subscriptions.has(msg.event) && subscriptions.size >= limits.maxSubscriptions) return refuse(1008, errors.tooManySubscriptions(limits.maxSubscriptions));
+      subscriptions.add(msg.event);
+      conn!.subscribe(msg.event);
+    } else if (msg.t === "unsub") {
+      subscriptions.delete(msg.event);
+      conn!.unsubscribe(msg.event);
+    } else {
+      const size = bytes.byteLength;
+      if (pending.calls >= limits.maxPendingCalls || (pending.bytes > 0 && pending.bytes + size > limits.maxPendingCallBytes)) {
+        return refuse(1008, errors.tooManyPendingCalls(limits.maxPendingCalls, limits.maxPendingCallBytes));
+      }
+      pending.calls++;
+      pending.bytes += size;
+      const settle = () => {
+        pending.calls--;
+        pending.bytes -= size;
+      };
       const id = msg.id;
       conn!.call(msg.name, msg.args ?? []).then(
-        (output) => send({ t: "reply", id, output }),
+        (output) => {
+          settle();
+          send({ t: "reply", id, output });
+        },
         (err) => {
+          settle();
           const pub = toPublicError(err);
           if (!(err instanceof TroupeError)) deps.logger.error({ err }, "unhandled error in WebSocket action");
           send({ t: "error", id, ...pub.toPayload() });
@@ -141,6 +238,7 @@ async function serveConnection(ws: WebSocket, actorId: string, setup: { params: 
       close: (code, reason) => ws.close(code, reason),
     });
   } catch (err) {
+    admitted();
     const pub = toPublicError(err);
     if (!(err instanceof TroupeError)) deps.logger.error({ err }, "could not admit a connection");
     send({ t: "error", ...pub.toPayload() });
@@ -152,82 +250,40 @@ async function serveConnection(ws: WebSocket, actorId: string, setup: { params: 
     void conn.closed(closeReason);
     return;
   }
+  // Closing already (a cap or the upgrade deadline): the close event releases the connection.
+  if (ws.readyState !== ws.OPEN) return;
+  admitted();
   send({ t: "init", actorId, connId: conn.id });
-  const queued = early;
+  const queued = early.take();
   early = undefined;
   for (const [data, isBinary] of queued) onMessage(data, isBinary);
 }
 
-/** A raw WebSocket for onWebSocket: bytes in, bytes out, no Troupe protocol. */
-async function serveRawSocket(ws: WebSocket, actorId: string, path: string, req: IncomingMessage, deps: WebSocketDeps): Promise<void> {
-  const early: Array<string | Uint8Array> = [];
-  const control: RawSocketControl = {
-    send: (data) => {
-      if (ws.readyState === ws.OPEN) ws.send(data);
-    },
-    close: (code, reason) => ws.close(code, reason.slice(0, 120)),
-  };
-  ws.on("message", (data, isBinary) => {
-    const value = isBinary ? toBytes(data) : toBytes(data).toString();
-    if (control.onMessage) control.onMessage(value);
-    else early.push(value);
-  });
-  const closed: { with?: [number, string] } = {};
-  ws.on("close", (code, reason) => {
-    closed.with = [code, reason.toString()];
-    control.onClose?.(code, reason.toString());
-  });
-  ws.on("error", (err) => deps.logger.debug({ err }, "raw WebSocket error"));
-  try {
-    const gateway = await deps.manager();
-    if (closed.with) return;
-    await gateway.openRawSocket(actorId, control, { url: path, headers: req.headers });
-    // Closed while onWebSocket ran: the actor registered a socket that is already gone.
-    const late = closed.with as [number, string] | undefined;
-    if (late) {
-      control.onClose?.(...late);
-      return;
-    }
-    for (const m of early.splice(0)) control.onMessage?.(m);
-  } catch (err) {
-    const pub = toPublicError(err);
-    if (!(err instanceof TroupeError)) deps.logger.error({ err }, "could not open a raw WebSocket");
-    ws.close(pub.status === 404 ? 4404 : 1011, `${pub.code}: ${pub.message}`.slice(0, 120));
-  }
-}
-
 function readConnSetup(req: IncomingMessage): { params: unknown; encoding: Encoding } {
-  let paramsText: string | undefined;
+  let text = paramsText(req.headers);
   let encodingName: string | undefined;
-  const header = req.headers[PARAMS_HEADER];
-  if (typeof header === "string") paramsText = header;
   const encHeader = req.headers[ENCODING_HEADER];
   if (typeof encHeader === "string") encodingName = encHeader;
   for (const p of (req.headers["sec-websocket-protocol"] ?? "").split(",").map((s) => s.trim())) {
-    if (p.startsWith(PARAMS_PREFIX)) paramsText = Buffer.from(p.slice(PARAMS_PREFIX.length), "base64url").toString("utf8");
+    if (p.startsWith(PARAMS_PREFIX)) text = Buffer.from(p.slice(PARAMS_PREFIX.length), "base64url").toString("utf8");
     else if (p.startsWith(ENCODING_PREFIX)) encodingName = p.slice(ENCODING_PREFIX.length);
   }
   if (encodingName !== undefined && encodingName !== "json" && encodingName !== "cbor") throw errors.invalidRequest("encoding must be json or cbor");
-  let params: unknown;
-  if (paramsText !== undefined) {
-    try {
-      params = JSON.parse(paramsText);
-    } catch {
-      throw errors.malformedBody("connection params are not valid JSON");
-    }
-  }
-  return { params, encoding: (encodingName as Encoding | undefined) ?? "json" };
+  return { params: parseParams(text), encoding: (encodingName as Encoding | undefined) ?? "json" };
 }
 
-function rejectUpgrade(socket: Duplex, status: number, code: string): void {
-  const body = JSON.stringify({ group: "request", code, message: code });
-  socket.end(`HTTP/1.1 ${status} ${status === 503 ? "Service Unavailable" : "Bad Request"}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
 }
 
-function toBytes(data: RawData): Buffer {
-  if (Buffer.isBuffer(data)) return data;
-  if (Array.isArray(data)) return Buffer.concat(data);
-  return Buffer.from(data);
+/** Answers an upgrade with an HTTP error in the usual error shape, then lets the socket go. */
+function rejectUpgrade(socket: Duplex, err: TroupeError): true {
+  const body = JSON.stringify(err.toPayload());
+  // Destroy once the answer is flushed: a peer that never closes its end must not keep the socket.
+  socket.once("finish", () => socket.destroy());
+  socket.end(`HTTP/1.1 ${err.status} ${STATUS_CODES[err.status] ?? "Error"}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  return true;
 }
 
 function escapeRe(s: string): string {

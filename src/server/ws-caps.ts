@@ -1,0 +1,44 @@
+import type { RawData, WebSocket } from "ws";
+import type { TroupeError } from "../common/errors.js";
+import type { Limits } from "./limits.js";
+
+/** A peer that ignores our close frame is cut this long after it. */
+const CLOSE_GRACE_MS = 1_000;
+
+/** How the server closes a socket for a cap or a timeout, so the close is counted as its own. */
+export type Refuse = (code: number, err: TroupeError) => void;
+
+/** Closes with a code and `"<code>: <message>"`, and cuts a peer that never answers the close. */
+export function closeWith(ws: WebSocket, code: number, err: TroupeError): void {
+  if (ws.readyState === ws.CLOSED) return;
+  ws.close(code, `${err.code}: ${err.message}`.slice(0, 120));
+  setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref();
+}
+
+/** Counts frames held before admission; says when the next one would pass a cap. */
+export class EarlyFrames<T> {
+  frames: T[] = [];
+  private bytes = 0;
+  constructor(private readonly limits: Limits) {}
+
+  /** False when the frame would pass the cap (a lone frame always fits: maxBodyBytes bounds it). */
+  push(frame: T, size: number): boolean {
+    if (this.frames.length >= this.limits.maxEarlyFrames || (this.bytes > 0 && this.bytes + size > this.limits.maxEarlyBytes)) return false;
+    this.frames.push(frame);
+    this.bytes += size;
+    return true;
+  }
+
+  take(): T[] {
+    const out = this.frames;
+    this.frames = [];
+    this.bytes = 0;
+    return out;
+  }
+}
+
+export function toBytes(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
