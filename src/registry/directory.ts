@@ -20,6 +20,8 @@ export interface DirectoryHost {
   transition(actorId: string): Promise<void> | undefined;
   /** Has the actor started here; its first turn creates a new actor's state. */
   start(actorId: string): Promise<unknown>;
+  /** The actor was entered by this creation: if its first turn fails, it is removed. Returns the window's end. */
+  entered(actorId: string): () => void;
 }
 
 /** A create that did not land and whose key has no holder now: try again. */
@@ -102,13 +104,12 @@ export class Directory {
       if (mode === "create") throw errors.actorAlreadyExists(type.name);
       return { actorId: record.id, name: type.name, key, created: false };
     }
+    // Its first turn creates it; if that fails, the live set removes it again and the key is free.
+    const done = this.host.entered(record.id);
     try {
       await this.host.start(record.id);
-    } catch (err) {
-      // The first turn failed: the actor was never created, so the key is free again.
-      await this.host.placement.destroy(record.id).catch((e) => this.host.logger.error({ err: e, actorId: record.id }, "could not remove an actor whose creation failed"));
-      await this.host.storage.deleteDatabase(record.id).catch(() => {});
-      throw err;
+    } finally {
+      done();
     }
     return { actorId: record.id, name: type.name, key, created: true };
   }

@@ -38,6 +38,8 @@ export class LiveSet implements PlacementRuntime {
   /** Instances already counted out of the live set (a crash during an unload must not count twice). */
   private readonly retired = new WeakSet<ActorInstance>();
   private readonly destroying = new Set<string>();
+  /** Actors this process just entered in the directory, until their first turn ends. */
+  private readonly creating = new Set<string>();
   accepting = true;
 
   constructor(private readonly host: LiveSetHost) {}
@@ -83,6 +85,15 @@ export class LiveSet implements PlacementRuntime {
     }
   }
 
+  /**
+   * The directory entered this actor just now: a failure of its first turn removes it again.
+   * Returns the end of that window (the creator's start ended, however).
+   */
+  entered(actorId: string): () => void {
+    this.creating.add(actorId);
+    return () => void this.creating.delete(actorId);
+  }
+
   /** The start command: load the actor and run its first turn. Joins a start in progress. */
   start(actorId: string): Promise<void> {
     const live = this.live(actorId);
@@ -118,8 +129,18 @@ export class LiveSet implements PlacementRuntime {
     const messages = inst.queues ? await this.host.storage.loadMessages(actorId) : [];
     this.host.messagesLoaded(messages);
     const input = record.input && record.input.byteLength > 0 ? cbor.decode(record.input) : undefined;
-    const kind = await inst.start(input);
-    if (inst.crashed) throw errors.actorRestarted();
+    let kind: "create" | "wake";
+    try {
+      kind = await inst.start(input);
+      if (inst.crashed) throw errors.actorRestarted();
+    } catch (err) {
+      // A creation whose first turn failed: nobody was told of the actor but its creator, so it
+      // goes, and the key is free. An older entry whose first turn never committed (a crash came
+      // between) stays: a getOrCreate may have handed out its id since, and sent it messages.
+      if (state === undefined && this.creating.delete(actorId)) await this.discard(actorId);
+      throw err;
+    }
+    this.creating.delete(actorId);
     this.instances.set(actorId, inst);
     const m = type.metrics;
     m?.actorsActive.inc();
@@ -127,6 +148,30 @@ export class LiveSet implements PlacementRuntime {
     m?.startDuration.observe((performance.now() - started) / 1000);
     if (messages.length > 0) inst.queues!.deliver(messages);
     return inst;
+  }
+
+  /**
+   * Removes an actor whose first turn failed. It is a transition like an unload: callers that
+   * find the actor meanwhile (a getOrCreate of its key) wait for it to end, then look again.
+   */
+  private discard(actorId: string): Promise<void> {
+    this.destroying.add(actorId);
+    const before = this.transitions.get(actorId);
+    let done: Promise<void> | undefined = undefined;
+    done = (async () => {
+      try {
+        await before;
+        await this.host.placement.destroy(actorId);
+        await this.host.storage.deleteDatabase(actorId);
+      } catch (err) {
+        this.host.logger.error({ err, actorId }, "could not remove an actor whose first turn failed; its next start runs the first turn again");
+      } finally {
+        this.destroying.delete(actorId);
+        if (this.transitions.get(actorId) === done) this.transitions.delete(actorId);
+      }
+    })();
+    this.transitions.set(actorId, done);
+    return done;
   }
 
   /** Unloads an instance; new calls wait for it, then wake a fresh one. */
@@ -185,8 +230,9 @@ export class LiveSet implements PlacementRuntime {
       else done.then(() => this.instance(inst.id)).then((fresh) => fresh.enqueue(task), task.reject);
     }
     // Stored messages (a handler's ack may have been lost with the instance), or an SQL turn
-    // whose store commit failed, must not wait for the next caller to be taken care of.
-    if (inst.type.hasQueueHandlers || inst.type.config.db) {
+    // whose store commit failed, must not wait for the next caller to be taken care of. An actor
+    // whose first turn never committed has neither, and is being removed (discard).
+    if (inst.committedSnapshot.byteLength > 0 && (inst.type.hasQueueHandlers || inst.type.config.db)) {
       this.host.wakeAgain(inst.id);
       void done.then(() => this.host.maybeRewake(inst.id));
     }
