@@ -124,6 +124,10 @@ export const errors = {
   // RivetKit's own (group, code) pairs, which its client acts on (docs/PROTOCOL.md, issue 13).
   rivetInvalidRequest: (detail: string, cause?: unknown) => new TroupeError("request", "invalid", `Invalid request: ${detail}`, { status: 400, cause }),
   rivetInvalidEncoding: (value: string) => new TroupeError("encoding", "invalid", `Invalid encoding \`${truncate(value)}\``, { status: 400 }),
+  rivetActorNotFound: (what: string) => new TroupeError("actor", "not_found", `The actor does not exist or was destroyed: ${truncate(what)}`, { status: 404 }),
+  rivetNamespaceNotFound: (namespace: string) =>
+    new TroupeError("namespace", "not_found", `Namespace \`${truncate(namespace)}\` does not exist: Troupe serves one namespace, \`default\``, { status: 400 }),
+  rivetActorStopping: () => new TroupeError("actor", "stopping", "The actor is stopping; retry", { status: 503 }),
   internal: () => new TroupeError("actor", "internal_error", "Internal error", { status: 500 }),
 } as const;
 

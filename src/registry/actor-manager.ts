@@ -6,7 +6,7 @@ import type { MessageOutcome } from "../actor/queue.js";
 import type { ConnTransport } from "../actor/conn.js";
 import type { RawSocketControl } from "../actor/raw-handlers.js";
 import { errors, TroupeError } from "../common/errors.js";
-import type { StorageDriver } from "../storage/driver.js";
+import type { ListQuery, StorageDriver } from "../storage/driver.js";
 import type { GroupCommitter } from "../storage/group-commit.js";
 import type { PlacementDriver } from "../storage/placement.js";
 import type { ActorRecord, StoredAlarm } from "../storage/types.js";
@@ -248,6 +248,10 @@ export class ActorManager implements InspectableGateway {
   async sleep(actorId: string): Promise<void> {
     const live = this.live(actorId);
     if (live) await this.stop(live, "sleep");
+  }
+
+  list(q: ListQuery): Promise<ActorRecord[]> {
+    return this.placement.list(q);
   }
 
   async destroy(actorId: string): Promise<void> {

@@ -1,6 +1,6 @@
 import type { ConnTransport } from "../actor/conn.js";
 import type { RawSocketControl } from "../actor/raw-handlers.js";
-import type { StorageDriver } from "../storage/driver.js";
+import type { ListQuery, StorageDriver } from "../storage/driver.js";
 import type { PlacementDriver } from "../storage/placement.js";
 import type { ActorRecord, StoredAlarm } from "../storage/types.js";
 import type { ActorType } from "../actor/actor-type.js";
@@ -32,6 +32,10 @@ export interface ActorGateway {
    */
   callAction(actorId: string, action: string, args: unknown[], via?: { params?: unknown; chain?: readonly string[] }): Promise<unknown>;
   sendMessage(actorId: string, queue: string, body: unknown, opts?: { wait?: boolean; timeoutMs?: number; params?: unknown }): Promise<{ messageId: number; output?: unknown }>;
+  /** Actors in id order, from the directory (`name` filters; at most `limit`). */
+  list(q: ListQuery): Promise<ActorRecord[]>;
+  /** Destroys the actor (waking it first, so onDestroy runs). */
+  destroy(actorId: string): Promise<void>;
   /** Raw HTTP for onRequest, after the auth hook passed `params`. */
   handleRequest(actorId: string, request: Request, params?: unknown): Promise<Response>;
   /** Admits a connection (onBeforeConnect, createConnState, onConnect as one turn). */
@@ -73,6 +77,4 @@ export interface InspectableGateway extends ActorGateway {
   wake(actorId: string): Promise<void>;
   /** Puts the actor to sleep if it is live. */
   sleep(actorId: string): Promise<void>;
-  /** Destroys the actor (waking it first, so onDestroy runs). */
-  destroy(actorId: string): Promise<void>;
 }

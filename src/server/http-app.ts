@@ -5,6 +5,7 @@ import { errors, toPublicError, TroupeError } from "../common/errors.js";
 import type { ActorGateway, ResolveMode } from "../runtime/gateway.js";
 import { corsHeaders, refuseForeignOrigins } from "./cors.js";
 import { connParams } from "./conn-params.js";
+import { mountRivetProtocol } from "./rivet/routes.js";
 import type { CorsPolicy } from "./origin.js";
 import { actionBody, sendBody, decode, encode, encodingOfAccept, encodingOfContentType, parseWith, resolveBody, type Encoding } from "./protocol.js";
 
@@ -31,6 +32,8 @@ export function createHttpApp(deps: HttpAppDeps, basePath = "/"): Hono {
   app.onError((err, c) => respondError(c, err, deps.logger));
   app.notFound((c) => respondError(c, errors.routeNotFound(), deps.logger));
   app.use("*", corsHeaders(deps.cors));
+  // RivetKit's client protocol (issue 13); requests not in its shape fall through to the routes below.
+  mountRivetProtocol(app, deps);
 
   const ops = { "/health": deps.routes.health, "/metadata": deps.routes.metadata, "/metrics": deps.routes.prometheusMetrics };
   for (const [path, route] of Object.entries(ops)) app.all(path, (c) => route(c.req.raw));

@@ -1,0 +1,73 @@
+import { decodeCborCompat } from "../../protocol/rivet/codec.js";
+import type { ActorGateway, ResolveMode } from "../../runtime/gateway.js";
+import { errors } from "../../common/errors.js";
+import { parseGatewayKey } from "./keys.js";
+import { checkCrashPolicy, checkNamespace } from "./options.js";
+
+/**
+ * RivetKit's gateway addresses an actor in the first path segment after `/gateway/`:
+ *   by id    /gateway/{actorId}[@{token}]{path}
+ *   by key   /gateway/{name}{path}?rvt-method=get|getOrCreate&rvt-key=k1,k2[&rvt-input=…]…
+ * and the rest of the path is the actor request (`/action/…`, `/queue/…`, `/request/…`).
+ */
+export type GatewayTarget =
+  | { kind: "id"; actorId: string }
+  | { kind: "query"; name: string; mode: Extract<ResolveMode, "get" | "getOrCreate">; key: string[]; input?: unknown };
+
+export interface GatewayAddress {
+  target: GatewayTarget;
+  /** The actor request's path, e.g. `/action/increment`, still URL-encoded. */
+  rest: string;
+  /** The query string without the gateway's own `rvt-*` parameters (raw requests see it). */
+  search: string;
+}
+
+function decodeSegment(raw: string, what: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw errors.rivetInvalidRequest(`${what} is not valid URL encoding`);
+  }
+}
+
+/** rvt-input: base64url (no padding) of the CBOR-compat input, as the client writes it. */
+function decodeInput(value: string): unknown {
+  if (!/^[A-Za-z0-9_-]*$/.test(value)) throw errors.rivetInvalidRequest("rvt-input must be base64url");
+  try {
+    return decodeCborCompat(new Uint8Array(Buffer.from(value, "base64url")));
+  } catch {
+    throw errors.rivetInvalidRequest("rvt-input is not CBOR");
+  }
+}
+
+/** `afterGateway` is the URL path after `/gateway/` (still encoded). */
+export function parseGatewayAddress(afterGateway: string, url: URL): GatewayAddress {
+  const slash = afterGateway.indexOf("/");
+  const head = slash === -1 ? afterGateway : afterGateway.slice(0, slash);
+  const rest = slash === -1 ? "/" : afterGateway.slice(slash);
+  if (head === "") throw errors.rivetInvalidRequest("the gateway path names no actor");
+  const q = url.searchParams;
+  const search = new URLSearchParams([...q].filter(([k]) => !k.startsWith("rvt-"))).toString();
+  const method = q.get("rvt-method");
+  if (method === null) {
+    // The token after `@` is accepted and ignored (see options.ts).
+    const at = head.indexOf("@");
+    return { target: { kind: "id", actorId: decodeSegment(at === -1 ? head : head.slice(0, at), "the actor id") }, rest, search };
+  }
+  checkNamespace(q.get("rvt-namespace"));
+  checkCrashPolicy(q.get("rvt-crash-policy"));
+  if (method !== "get" && method !== "getOrCreate") throw errors.rivetInvalidRequest("rvt-method must be `get` or `getOrCreate`");
+  const name = decodeSegment(head, "the actor name");
+  const key = parseGatewayKey(q.get("rvt-key"));
+  const inputParam = q.get("rvt-input");
+  if (inputParam !== null && method !== "getOrCreate") throw errors.rivetInvalidRequest("rvt-input is only meaningful with rvt-method=getOrCreate");
+  const target: GatewayTarget = inputParam === null ? { kind: "query", name, mode: method, key } : { kind: "query", name, mode: method, key, input: decodeInput(inputParam) };
+  return { target, rest, search };
+}
+
+/** The actor id a target names; a key is resolved through the gateway (creating it for getOrCreate). */
+export async function resolveTarget(gw: ActorGateway, target: GatewayTarget): Promise<string> {
+  if (target.kind === "id") return target.actorId;
+  const r = await gw.resolve(target.name, target.key, target.mode, target.input);
+  return r.actorId;
+}

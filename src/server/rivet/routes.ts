@@ -1,0 +1,77 @@
+import type { Context, Hono, Next } from "hono";
+import type { Logger } from "pino";
+import { errors } from "../../common/errors.js";
+import { encodingFromHeader } from "../../protocol/rivet/codec.js";
+import type { ActorGateway } from "../../runtime/gateway.js";
+import { refuseForeignOrigins } from "../cors.js";
+import type { CorsPolicy } from "../origin.js";
+import { handleActorRequest } from "./actor-requests.js";
+import { createOrGet, destroyActor, listActors } from "./actors-api.js";
+import { parseGatewayAddress, resolveTarget } from "./gateway-routing.js";
+import { checkNamespace } from "./options.js";
+import { gatewayError, managementError } from "./rivet-errors.js";
+
+/**
+ * RivetKit's client protocol over HTTP (docs/PROTOCOL.md, "RivetKit client protocol (HTTP)"),
+ * mounted on the app before Troupe's own routes. `/gateway/...` is RivetKit's alone. `/metadata`
+ * and `/actors` are shared: a request is RivetKit's when it carries the `namespace` query
+ * parameter (the client adds it to every management call) or RivetKit's User-Agent; any other
+ * falls through to Troupe's routes, which keep their behaviour.
+ */
+export interface RivetDeps {
+  manager: () => Promise<ActorGateway>;
+  logger: Logger;
+  maxBodyBytes: number;
+  accepting: () => boolean;
+  cors?: CorsPolicy;
+}
+
+export function isRivetKitRequest(c: Context): boolean {
+  return c.req.query("namespace") !== undefined || (c.req.header("user-agent") ?? "").startsWith("RivetKit/");
+}
+
+/** What the client reads from `/metadata`: it only needs an answer (it retries forever without one). */
+function metadata(): Response {
+  return new Response(JSON.stringify({ runtime: "troupe" }), { headers: { "content-type": "application/json" } });
+}
+
+export function mountRivetProtocol(app: Hono, deps: RivetDeps): void {
+  const foreign = refuseForeignOrigins(deps.cors);
+  /** The same gates Troupe's /actors routes pass: origin and shutdown (bodies are read with the size cap). */
+  const gates = async (c: Context) => {
+    await foreign(c, async () => {});
+    if (!deps.accepting()) throw errors.stopping();
+  };
+  const management = (run: (c: Context, gw: ActorGateway) => Promise<Response>) => async (c: Context, next: Next) => {
+    if (!isRivetKitRequest(c)) return next();
+    try {
+      await gates(c);
+      checkNamespace(c.req.query("namespace"));
+      return await run(c, await deps.manager());
+    } catch (err) {
+      return managementError(err, deps.logger, c.req.path);
+    }
+  };
+
+  app.get("/metadata", (c, next) => (isRivetKitRequest(c) ? metadata() : next()));
+  app.put("/actors", management((c, gw) => createOrGet(gw, c.req.raw, "getOrCreate", deps.maxBodyBytes)));
+  app.post("/actors", management((c, gw) => createOrGet(gw, c.req.raw, "create", deps.maxBodyBytes)));
+  app.get("/actors", management((c, gw) => listActors(gw, new URL(c.req.url))));
+  app.delete("/actors/:actorId", management((c, gw) => destroyActor(gw, c.req.param("actorId") ?? "")));
+
+  app.all("/gateway/*", async (c) => {
+    const encodingHeader = c.req.header("x-rivet-encoding");
+    try {
+      await gates(c);
+      const encoding = encodingFromHeader(encodingHeader);
+      const url = new URL(c.req.url);
+      const marker = url.pathname.indexOf("/gateway/");
+      const address = parseGatewayAddress(url.pathname.slice(marker + "/gateway/".length), url);
+      const gw = await deps.manager();
+      const actorId = await resolveTarget(gw, address.target);
+      return await handleActorRequest({ gw, actorId, rest: address.rest, search: address.search, request: c.req.raw, encoding, maxBodyBytes: deps.maxBodyBytes });
+    } catch (err) {
+      return gatewayError(err, encodingHeader, deps.logger, c.req.path);
+    }
+  });
+}
