@@ -30,6 +30,11 @@ export const REGRESSIONS: ReadonlyArray<{ bug: string; seed: number; path: strin
   { bug: "a destroy whose commit was refused stranded the actor's queued messages", seed: 402969713, path: "197" },
   { bug: "a send whose actor lookup predated a destroy was acknowledged, though the store skipped the message", seed: 2055384849, path: "104" },
   {
+    bug: "a failed creation's cleanup deleted the actor's SQL database under a second instance a getOrCreate had started meanwhile (an acknowledged SQL write lost)",
+    seed: 770712550,
+    path: "108:2:2:36:37:39:39:43:44:44:47:48:49:49:52:53:54:59:60:68:70:69:69:59:59",
+  },
+  {
     bug: "an actor entered before a crash whose next first turn failed was removed, with a message a getOrCreate caller had sent it since (queue depth stuck at 1)",
     seed: 303,
     path: "416:0:1:21:1:15:20:20:24:12:41:15:21:21:28:36:42:45:45:45:45:48:46:47:49:49:50:51:45:46:46:47:48:48",
