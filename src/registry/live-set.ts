@@ -98,6 +98,10 @@ export class LiveSet implements PlacementRuntime {
   start(actorId: string): Promise<void> {
     const live = this.live(actorId);
     if (live) return Promise.resolve();
+    // An unload or recovery in progress ends first: one instance per actor, even when a
+    // placement sends its start command early.
+    const transition = this.transitions.get(actorId);
+    if (transition) return transition.then(() => this.start(actorId));
     const existing = this.loading.get(actorId);
     if (existing) return existing.then(() => {});
     if (!this.accepting) return Promise.reject(errors.stopping());
@@ -132,7 +136,6 @@ export class LiveSet implements PlacementRuntime {
     let kind: "create" | "wake";
     try {
       kind = await inst.start(input);
-      if (inst.crashed) throw errors.actorRestarted();
     } catch (err) {
       // A creation whose first turn failed: nobody was told of the actor but its creator, so it
       // goes, and the key is free. An older entry whose first turn never committed (a crash came
