@@ -8,8 +8,8 @@ import { startServer } from "./helpers/harness.js";
 import { rivetkitMissing } from "./helpers/rivetkit-client.js";
 
 // The real rivetkit 2.3.19 client (bench/peer), over real HTTP, against a Troupe server, in its
-// three encodings: RivetKit's client protocol, HTTP half (docs/PROTOCOL.md). WebSocket
-// connections are not routed yet, so nothing here calls `.connect()`.
+// three encodings: RivetKit's client protocol, HTTP half (docs/PROTOCOL.md). The WebSocket half
+// (`.connect()`, events, raw `/websocket`) is test/rivetkit-client-ws.test.ts.
 
 const missing = rivetkitMissing();
 const PEER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../bench/peer/node_modules/rivetkit/dist/tsup");

@@ -5,17 +5,21 @@ import type { RawSocketControl } from "../actor/raw-handlers.js";
 import { errors, toPublicError, TroupeError } from "../common/errors.js";
 import type { ActorGateway } from "../runtime/gateway.js";
 import type { Limits } from "./limits.js";
-import { closeWith, EarlyFrames, toBytes, type Refuse } from "./ws-caps.js";
+import { closeWith, EarlyFrames, toBytes, troupeCloseReason, type CloseReason, type Refuse } from "./ws-caps.js";
 
 export interface RawSocketDeps {
   manager: () => Promise<ActorGateway>;
   logger: Logger;
 }
 
-/** A raw WebSocket for onWebSocket: bytes in, bytes out, no Troupe protocol. */
+/**
+ * A raw WebSocket for onWebSocket: bytes in, bytes out, no Troupe protocol. `actorId` may be a
+ * resolver (RivetKit's by-key gateway addresses resolve once the socket is up); `reason` words the
+ * failure close for the protocol the client speaks.
+ */
 export async function serveRawSocket(
   ws: WebSocket,
-  actorId: string,
+  actorId: string | ((gw: ActorGateway) => Promise<string>),
   path: string,
   req: IncomingMessage,
   params: unknown,
@@ -23,13 +27,14 @@ export async function serveRawSocket(
   limits: Limits,
   admitted: () => void,
   register: (refuse: Refuse) => void,
+  reason: CloseReason = troupeCloseReason,
 ): Promise<void> {
   const early = new EarlyFrames<string | Uint8Array>(limits);
   let refused = false;
   const refuse: Refuse = (code, err) => {
     refused = true;
     early.take();
-    closeWith(ws, code, err);
+    closeWith(ws, code, err, reason);
   };
   register(refuse);
   const control: RawSocketControl = {
@@ -54,7 +59,9 @@ export async function serveRawSocket(
   try {
     const gateway = await deps.manager();
     if (closed.with) return;
-    await gateway.openRawSocket(actorId, control, { url: path, headers: req.headers }, params);
+    const id = typeof actorId === "string" ? actorId : await actorId(gateway);
+    if (closed.with) return;
+    await gateway.openRawSocket(id, control, { url: path, headers: req.headers }, params);
     admitted();
     // Closed while onWebSocket ran: the actor registered a socket that is already gone.
     const late = closed.with as [number, string] | undefined;
@@ -68,6 +75,6 @@ export async function serveRawSocket(
     const pub = toPublicError(err);
     if (!(err instanceof TroupeError)) deps.logger.error({ err }, "could not open a raw WebSocket");
     // A refusal by the auth hook is 4403, as for connections.
-    ws.close(pub.status === 404 ? 4404 : pub.status === 403 ? 4403 : 1011, `${pub.code}: ${pub.message}`.slice(0, 120));
+    ws.close(pub.status === 404 ? 4404 : pub.status === 403 ? 4403 : 1011, reason(pub));
   }
 }

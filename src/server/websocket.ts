@@ -12,7 +12,10 @@ import { originAllowed, type CorsPolicy } from "./origin.js";
 import { clientMessage, decode, encode, type ClientMessage, type Encoding } from "./protocol.js";
 import { serveRawSocket } from "./raw-socket.js";
 import { paramsText, parseParams } from "./conn-params.js";
-import { closeWith, EarlyFrames, toBytes, type Refuse } from "./ws-caps.js";
+import { rivetCloseReason } from "./rivet/rivet-errors.js";
+import { RIVET_SUBPROTOCOL } from "./rivet/ws-protocols.js";
+import { readRivetUpgrade, rivetUpgradePath, serveRivetUpgrade } from "./rivet/ws-upgrade.js";
+import { closeWith, EarlyFrames, PendingCalls, toBytes, troupeCloseReason, type Refuse } from "./ws-caps.js";
 
 export interface WebSocketDeps {
   manager: () => Promise<ActorGateway>;
@@ -41,7 +44,9 @@ interface Admission {
 }
 
 /**
- * Handles `GET {basePath}/actors/{actorId}/connect` upgrades for a Node HTTP server.
+ * Handles `GET {basePath}/actors/{actorId}/connect` (and `/websocket`) upgrades for a Node HTTP
+ * server, and RivetKit's `/gateway/.../connect|websocket` ones (src/server/rivet/ws-upgrade.ts)
+ * under the same admission rules.
  * Params travel in a header (or, for browsers, a subprotocol entry), never the URL,
  * so they stay out of access logs.
  */
@@ -53,7 +58,8 @@ export function createUpgradeHandler(deps: WebSocketDeps, basePath = "/") {
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: deps.maxMessageBytes,
-    handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
+    // The answer must name a protocol the client offered: Troupe's, or RivetKit's `rivet`.
+    handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : protocols.has(RIVET_SUBPROTOCOL) ? RIVET_SUBPROTOCOL : false),
   });
   const maxBuffered = deps.maxBufferedBytes ?? 8 * 1024 * 1024;
   const tally = new AddressTally(limits.maxWebSockets, limits.maxWebSocketsPerAddress);
@@ -69,7 +75,10 @@ export function createUpgradeHandler(deps: WebSocketDeps, basePath = "/") {
     const url = new URL(req.url ?? "/", "http://localhost");
     const raw = rawRe.exec(url.pathname);
     const match = raw ? null : pathRe.exec(url.pathname);
-    if (!raw && !match) return false;
+    const rivetPath = raw || match ? undefined : rivetUpgradePath(url.pathname, prefix);
+    if (!raw && !match && rivetPath === undefined) return false;
+    // RivetKit words its close reasons `group.code#…` (the client parses them).
+    const reason = rivetPath === undefined ? troupeCloseReason : rivetCloseReason;
 
     // Node's request timeouts stop at the upgrade: from here on this deadline bounds the socket.
     const admission: Admission = { done: false };
@@ -90,9 +99,11 @@ export function createUpgradeHandler(deps: WebSocketDeps, basePath = "/") {
       return rejectUpgrade(socket, errors.originNotAllowed(origin ?? "(none, Sec-Fetch-Site: cross-site)"));
     }
     // Raw sockets carry params too: onBeforeConnect sees them before onWebSocket runs.
-    let setup: { params: unknown; encoding: Encoding };
+    let setup: { params: unknown; encoding: Encoding } = { params: undefined, encoding: "json" };
+    // A bad RivetKit address or subprotocol is closed after the upgrade, with a reason the client reads.
+    const rivet = rivetPath === undefined ? undefined : readRivetUpgrade(rivetPath, url, req);
     try {
-      setup = readConnSetup(req);
+      if (!rivet) setup = readConnSetup(req);
     } catch (err) {
       return rejectUpgrade(socket, toPublicError(err));
     }
@@ -101,14 +112,15 @@ export function createUpgradeHandler(deps: WebSocketDeps, basePath = "/") {
       const refusal = tally.admit(address);
       if (refusal) {
         admitted();
-        closeWith(ws, refusal.code === "server_at_capacity" ? 1013 : 1008, refusal);
+        closeWith(ws, refusal.code === "server_at_capacity" ? 1013 : 1008, refusal, reason);
         return;
       }
       ws.once("close", () => tally.release(address));
       heartbeat.watch(ws);
       admission.ws = ws;
       const register = (r: Refuse) => refusers.set(ws, r);
-      if (raw) void serveRawSocket(ws, raw[1]!, `${raw[2] ?? "/"}${url.search}`, req, setup.params, deps, limits, admitted, register);
+      if (rivet) serveRivetUpgrade(ws, rivet, req, { deps, limits, maxBuffered, admitted, register });
+      else if (raw) void serveRawSocket(ws, raw[1]!, `${raw[2] ?? "/"}${url.search}`, req, setup.params, deps, limits, admitted, register);
       else void serveConnection(ws, match![1]!, setup, deps, limits, maxBuffered, admitted, register);
     });
     return true;
@@ -158,7 +170,7 @@ async function serveConnection(
   let closed = false;
   // Set once the server decided to close: nothing more is read or buffered.
   let refused = false;
-  const pending = { calls: 0, bytes: 0 };
+  const pending = new PendingCalls(limits);
   const subscriptions = new Set<string>();
 
   const refuse: Refuse = (code, err) => {
@@ -195,16 +207,8 @@ async function serveConnection(
       subscriptions.delete(msg.event);
       conn!.unsubscribe(msg.event);
     } else {
-      const size = bytes.byteLength;
-      if (pending.calls >= limits.maxPendingCalls || (pending.bytes > 0 && pending.bytes + size > limits.maxPendingCallBytes)) {
-        return refuse(1008, errors.tooManyPendingCalls(limits.maxPendingCalls, limits.maxPendingCallBytes));
-      }
-      pending.calls++;
-      pending.bytes += size;
-      const settle = () => {
-        pending.calls--;
-        pending.bytes -= size;
-      };
+      const settle = pending.admit(bytes.byteLength);
+      if (!settle) return refuse(1008, errors.tooManyPendingCalls(limits.maxPendingCalls, limits.maxPendingCallBytes));
       const id = msg.id;
       conn!.call(msg.name, msg.args ?? []).then(
         (output) => {

@@ -92,7 +92,7 @@ export async function handleActorRequest(r: ActorRequest): Promise<Response> {
   const queue = oneSegment(r.rest, "/queue/");
   if (queue !== undefined) return queueSend(r, queue);
   if (r.rest === "/request" || r.rest.startsWith("/request/")) return rawRequest(r);
-  // WebSocket paths over plain HTTP; the upgrades themselves are not routed yet (issue 13).
+  // WebSocket paths over plain HTTP; their upgrades are routed by ws-upgrade.ts.
   if (r.rest === "/connect" || r.rest === "/websocket" || r.rest.startsWith("/websocket/")) throw errors.upgradeRequired();
   throw errors.routeNotFound();
 }

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import { errors, toPublicError, TroupeError } from "../../common/errors.js";
 import { CONTENT_TYPE, encodingFromHeader, httpResponseError, type Encoding } from "../../protocol/rivet/codec.js";
+import type { CloseReason } from "../ws-caps.js";
 
 /**
  * Troupe's errors as RivetKit's client reads them. Most pass as they are ({group, code, message,
@@ -44,3 +45,19 @@ export function gatewayError(err: unknown, encodingHeader: string | undefined, l
   if (e.status === 413) headers.connection = "close";
   return new Response(typeof body === "string" ? body : new Uint8Array(body), { status: e.status, headers });
 }
+
+/** A close frame's reason may hold at most 123 bytes; cut on a character boundary. */
+function fitCloseReason(text: string): string {
+  const buf = Buffer.from(text, "utf8");
+  if (buf.byteLength <= 123) return text;
+  return new TextDecoder().decode(buf.subarray(0, 123)).replace(/\uFFFD+$/, "");
+}
+
+/**
+ * A WebSocket close reason as the client parses it, `group.code#…`: it reads what follows `#` as
+ * a ray id and only shows it, so that slot carries the message (Troupe has no ray ids).
+ */
+export const rivetCloseReason: CloseReason = (err) => {
+  const e = toRivetError(err);
+  return fitCloseReason(`${e.group}.${e.code}#${e.message}`);
+};

@@ -1,0 +1,168 @@
+import type { Logger } from "pino";
+import type { RawData, WebSocket } from "ws";
+import { errors, toPublicError, TroupeError } from "../../common/errors.js";
+import { toClient, toServer } from "../../protocol/rivet/codec.js";
+import type { ToClient, ToServer } from "../../protocol/rivet/messages.js";
+import type { ActorGateway, GatewayConnection } from "../../runtime/gateway.js";
+import type { Limits } from "../limits.js";
+import { closeWith, EarlyFrames, PendingCalls, toBytes, type Refuse } from "../ws-caps.js";
+import { rivetCloseReason, toRivetError } from "./rivet-errors.js";
+import type { RivetSocketSetup } from "./ws-protocols.js";
+
+/**
+ * A RivetKit connection (`/gateway/…/connect`) once the socket is upgraded: the server speaks
+ * first with Init, then answers ActionRequest with ActionResponse or an Error carrying the
+ * action's id, and turns SubscriptionRequest into subscribe/unsubscribe. Events (broadcasts and
+ * conn.send) go out as Event frames. Caps, early frames and the close metric follow Troupe's own
+ * connections (src/server/websocket.ts).
+ */
+export interface RivetConnectionDeps {
+  manager: () => Promise<ActorGateway>;
+  logger: Logger;
+}
+
+export interface RivetConnectionContext {
+  deps: RivetConnectionDeps;
+  limits: Limits;
+  maxBuffered: number;
+  admitted: () => void;
+  register: (refuse: Refuse) => void;
+}
+
+/** Closes for a connection that failed: the Error frame first (the client rejects its open with it). */
+function failConnection(ws: WebSocket, code: number, err: TroupeError, send: (msg: ToClient) => void): void {
+  const e = toRivetError(err);
+  send({ tag: "Error", val: { group: e.group, code: e.code, message: e.message, ...(e.metadata !== undefined ? { metadata: e.metadata } : {}), actionId: null } });
+  closeWith(ws, code, e, rivetCloseReason);
+}
+
+/** The close code for a refused or failed connection: as Troupe's own connections. */
+export function failureCode(err: TroupeError): number {
+  return err.code === "connection_refused" || err.group === "user" ? 4403 : err.status === 404 ? 4404 : err.status === 400 ? 1008 : 1011;
+}
+
+function frameSender(ws: WebSocket, setup: RivetSocketSetup, ctx: RivetConnectionContext, onBackpressure: () => void) {
+  return (msg: ToClient): void => {
+    if (ws.readyState !== ws.OPEN) return;
+    if (ws.bufferedAmount > ctx.maxBuffered) {
+      onBackpressure();
+      ws.close(1008, "connection.backpressure#the client is not reading");
+      return;
+    }
+    let frame: string | Uint8Array;
+    try {
+      frame = toClient.encode(setup.encoding, msg);
+    } catch (err) {
+      // An output the encoding cannot carry (a cycle, say) must not throw here; the caller still gets an answer.
+      ctx.deps.logger.error({ err, tag: msg.tag }, "could not encode a frame for a RivetKit connection");
+      if (msg.tag !== "ActionResponse") return;
+      const e = errors.internal();
+      frame = toClient.encode(setup.encoding, { tag: "Error", val: { group: e.group, code: e.code, message: e.message, actionId: msg.val.id } });
+    }
+    // cbor-x hands out views into a shared buffer: send exactly the frame's bytes.
+    ws.send(typeof frame === "string" ? frame : Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength));
+  };
+}
+
+export async function serveRivetConnection(ws: WebSocket, resolveId: (gw: ActorGateway) => Promise<string>, setup: RivetSocketSetup, ctx: RivetConnectionContext): Promise<void> {
+  const { limits, deps } = ctx;
+  let closeReason = "client_closed";
+  const send = frameSender(ws, setup, ctx, () => (closeReason = "error"));
+  // Frames that arrive before the actor admitted the connection wait here, in order.
+  let early: EarlyFrames<[Buffer, boolean]> | undefined = new EarlyFrames(limits);
+  let conn: GatewayConnection | undefined;
+  let closed = false;
+  // Set once the server decided to close: nothing more is read or buffered.
+  let refused = false;
+  const pending = new PendingCalls(limits);
+  const subscriptions = new Set<string>();
+
+  const refuse: Refuse = (code, err) => {
+    refused = true;
+    closeReason = "error";
+    early?.take();
+    closeWith(ws, code, err, rivetCloseReason);
+  };
+  ctx.register(refuse);
+
+  const action = (id: bigint, name: string, args: unknown[], size: number): void => {
+    const settle = pending.admit(size);
+    if (!settle) return refuse(1008, errors.tooManyPendingCalls(limits.maxPendingCalls, limits.maxPendingCallBytes));
+    conn!.call(name, args).then(
+      (output) => {
+        settle();
+        send({ tag: "ActionResponse", val: { id, output } });
+      },
+      (err) => {
+        settle();
+        if (!(err instanceof TroupeError)) deps.logger.error({ err }, "unhandled error in RivetKit WebSocket action");
+        const e = toRivetError(err);
+        send({ tag: "Error", val: { group: e.group, code: e.code, message: e.message, ...(e.metadata !== undefined ? { metadata: e.metadata } : {}), actionId: id } });
+      },
+    );
+  };
+
+  const onMessage = (bytes: Buffer, isBinary: boolean): void => {
+    if (refused) return;
+    if (early) {
+      if (!early.push([bytes, isBinary], bytes.byteLength)) refuse(1008, errors.tooManyEarlyFrames(limits.maxEarlyFrames, limits.maxEarlyBytes));
+      return;
+    }
+    let msg: ToServer;
+    try {
+      // json arrives as text frames, cbor and bare as binary ones (the codec refuses text for those).
+      msg = toServer.decode(setup.encoding, setup.encoding === "json" || isBinary ? new Uint8Array(bytes) : bytes.toString("utf8"));
+    } catch (err) {
+      return refuse(1007, toPublicError(err));
+    }
+    if (msg.tag === "ActionRequest") return action(msg.val.id, msg.val.name, msg.val.args, bytes.byteLength);
+    const event = msg.val.eventName;
+    if (!msg.val.subscribe) {
+      subscriptions.delete(event);
+      conn!.unsubscribe(event);
+      return;
+    }
+    if (!subscriptions.has(event) && subscriptions.size >= limits.maxSubscriptions) return refuse(1008, errors.tooManySubscriptions(limits.maxSubscriptions));
+    subscriptions.add(event);
+    conn!.subscribe(event);
+  };
+  ws.on("message", (data: RawData, isBinary: boolean) => onMessage(toBytes(data), isBinary));
+  ws.on("error", (err) => {
+    closeReason = "error";
+    deps.logger.debug({ err }, "RivetKit WebSocket error");
+  });
+  ws.on("close", (code) => {
+    closed = true;
+    if (code === 1009) closeReason = "error";
+    if (conn) void conn.closed(closeReason);
+  });
+
+  let actorId: string;
+  try {
+    const gateway = await deps.manager();
+    actorId = await resolveId(gateway);
+    conn = await gateway.connect(actorId, setup.params, {
+      sendEvent: (name, args) => send({ tag: "Event", val: { name, args } }),
+      close: (code, reason) => ws.close(code, reason),
+    });
+  } catch (err) {
+    ctx.admitted();
+    refused = true;
+    closeReason = "error";
+    if (!(err instanceof TroupeError)) deps.logger.error({ err }, "could not admit a RivetKit connection");
+    const pub = toPublicError(err);
+    failConnection(ws, failureCode(pub), pub, send);
+    return;
+  }
+  if (closed) {
+    void conn.closed(closeReason);
+    return;
+  }
+  // Closing already (a cap or the upgrade deadline): the close event releases the connection.
+  if (ws.readyState !== ws.OPEN) return;
+  ctx.admitted();
+  send({ tag: "Init", val: { actorId, connectionId: conn.id } });
+  const queued = early.take();
+  early = undefined;
+  for (const [data, isBinary] of queued) onMessage(data, isBinary);
+}
