@@ -20,7 +20,8 @@ export const chatRoom = actor({
   onConnect: (c, conn) => c.broadcast("joined", conn.state.username),
   onDisconnect: (c, conn) => c.broadcast("left", conn.state.username),
   actions: {
-    send: (c, text: string) => {
+    // Not `send`: RivetKit's clients use that name for queue messages (handle.send, conn.send).
+    post: (c, text: string) => {
       if (typeof text !== "string" || text.length === 0 || text.length > 2000) {
         throw new UserError("text must be 1 to 2000 characters", { code: "invalid_message" });
       }

@@ -10,7 +10,7 @@ console.log(`counter "demo" is now ${total}`);
 
 const room = client.chatRoom.getOrCreate(["lobby"]).connect({ params: { username: "ada" } });
 room.on("message", (m: { from: string; text: string }) => console.log(`[lobby] ${m.from}: ${m.text}`));
-await room.send("hello from the example client");
+await room.post("hello from the example client");
 console.log("history:", (await room.history(5)).map((m) => m.text));
 await room.dispose();
 

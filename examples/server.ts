@@ -27,6 +27,6 @@ Call it with the client (TypeScript):
   await client.counter.getOrCreate(["demo"]).increment(5);
   const room = client.chatRoom.getOrCreate(["lobby"]).connect({ params: { username: "ada" } });
   room.on("message", (m) => console.log(m));
-  await room.send("hello");
+  await room.post("hello");
   (or run: npm run example:client)
 `);

@@ -11,7 +11,7 @@ test("a fully populated exposition passes `promtool check metrics` with zero fin
   try {
     registerBuildInfo(r, { version: "0.1.0", mode: "embedded" });
     const actors = declareActorMetrics(r);
-    for (const [name, actions] of [["counter", ["increment", "get"]], ["chatRoom", ["send", "history"]]] as const) {
+    for (const [name, actions] of [["counter", ["increment", "get"]], ["chatRoom", ["post", "history"]]] as const) {
       const m = actors.forActorType(name, actions, ["inbox"], { onRequest: true, onWebSocket: true });
       m.actorsActive.inc();
       m.starts.create.inc();

@@ -36,7 +36,7 @@ test("no configured token and no secret connection param ever reaches the logs, 
     }
     const client = createClient<any>(url) as any;
     const room = client.chatRoom.getOrCreate(["lobby"]).connect({ params: { username: "ada", secret: PARAM_SECRET } });
-    await room.send("hello");
+    await room.post("hello");
     await room.dispose();
     await client.faulty.getOrCreate(["f"]).crash().catch(() => {});
     await client.counter.getOrCreate(["c"]).increment("bad").catch(() => {});

@@ -80,7 +80,7 @@ test("a real Prometheus scrapes Troupe with bearer auth and sees exactly the wor
     for (let i = 0; i < J; i++) await client.faulty.getOrCreate(["f"]).crash().catch(() => {});
     for (let i = 0; i < C; i++) {
       const conn = client.chatRoom.getOrCreate(["lobby"]).connect({ params: { username: `u${i}` } });
-      await conn.send(`hello ${i}`);
+      await conn.post(`hello ${i}`);
       await conn.dispose();
     }
     const board = client.jobBoard.getOrCreate(["main"]);

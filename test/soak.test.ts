@@ -44,7 +44,7 @@ test(`soak: ${SECONDS} s of mixed traffic with constant sleep and wake`, { timeo
           if (r < 6) await client.counter.getOrCreate([key]).increment(1);
           else if (r < 8) {
             const c = client.chatRoom.getOrCreate([key]).connect({ params: { username: `u${w}` } });
-            await c.send("hi");
+            await c.post("hi");
             await c.dispose();
           } else await client.jobBoard.getOrCreate([`board-${w}`]).send("jobs", { text: `job ${i}` }, { wait: true });
           calls++;
