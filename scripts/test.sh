@@ -3,6 +3,8 @@
 set -e
 cd "$(dirname "$0")/.."
 sh scripts/ensure-deps.sh
+# RivetKit 2.3.19, apart from Troupe's own dependencies: the real-client protocol tests run against it.
+sh bench/peer/setup.sh
 if [ -f scripts/ensure-promtool.sh ]; then bash scripts/ensure-promtool.sh; fi
 npm run --silent build
 npm run --silent typecheck
