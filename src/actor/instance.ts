@@ -1,10 +1,10 @@
 import type { Logger } from "pino";
 import { errors, type TroupeError } from "../common/errors.js";
-import type { StorageDriver } from "../storage/driver.js";
-import type { StoredAlarm, StoreWrite } from "../storage/types.js";
-import { ActorKv, type KvOp } from "./kv.js";
-import { ActorSchedule } from "./schedule.js";
-import { ActorSql } from "./sql.js";
+import type { StoredAlarm } from "../storage/types.js";
+import type { ActorKv } from "./kv.js";
+import type { ActorSchedule } from "./schedule.js";
+import type { ActorSql } from "./sql.js";
+import { Capabilities } from "./capabilities.js";
 import { TurnDatabase } from "./sql-turn.js";
 import { OutputGate } from "./output-gate.js";
 import { CallLog, type RecentCall } from "./call-log.js";
@@ -14,11 +14,11 @@ import { ActionContext, ActorContext } from "./context.js";
 import type { Conn, ConnTransport } from "./conn.js";
 import { Connections } from "./connections.js";
 import type { ActorType } from "./actor-type.js";
-import type { KvOpMetrics, StopReason } from "./metrics-port.js";
+import type { StopReason } from "./metrics-port.js";
 import { decodeState } from "./state-codec.js";
 import { Lifecycle, type Status } from "./lifecycle.js";
 import { TurnLoop } from "./turn-loop.js";
-import type { InstanceHost, Task, TaskTarget } from "./task.js";
+import type { InstanceHost, Task } from "./task.js";
 import { authorize } from "./admission.js";
 import { actionTask, alarmTask, type CallVia } from "./calls.js";
 
@@ -36,7 +36,7 @@ export type { InstanceHost, Task } from "./task.js";
  * - Lifecycle (src/actor/lifecycle.ts): the first turn creates or wakes the actor; idle
  *   sleep, `c.sleep`, `c.destroy` and unloads end it; a timeout or failed commit abandons it.
  */
-export class ActorInstance implements TaskTarget {
+export class ActorInstance {
   state: unknown;
   vars: unknown;
   readonly output: OutputGate;
@@ -51,9 +51,7 @@ export class ActorInstance implements TaskTarget {
   private readonly loop: TurnLoop;
   private readonly life: Lifecycle;
   private readonly ctx: ActorContext<any, any, any, any>;
-  private _kv: ActorKv | undefined;
-  private _sql: ActorSql | undefined;
-  private _schedule: ActorSchedule | undefined;
+  private readonly caps: Capabilities;
   private _log: Logger | undefined;
 
   constructor(
@@ -101,8 +99,17 @@ export class ActorInstance implements TaskTarget {
       restoreState: () => this.restoreState(),
       timedOut: () => this.crash("timeout"),
       afterTurn: () => this.afterTurn(),
-      alarmPending: (id) => this.alarmPending(id),
-      stageAlarm: (id, alarm) => this.stageAlarm(id, alarm),
+      alarmPending: (id) => this.caps.alarmPending(id),
+      stageAlarm: (id, alarm) => this.caps.stageAlarm(id, alarm),
+    });
+    this.caps = new Capabilities({
+      id,
+      type,
+      storage: host.storage,
+      output: this.output,
+      turnDb: this.turnDb,
+      currentTurn: () => this.loop.current(),
+      alarmsOf: () => host.alarmsOf(id),
     });
     this.connections = new Connections({
       type,
@@ -174,10 +181,6 @@ export class ActorInstance implements TaskTarget {
     return (this._log ??= this.host.logger.child({ actor: this.type.name, actorId: this.id }));
   }
 
-  get storage(): Pick<StorageDriver, "kvGet" | "kvList"> {
-    return this.host.storage;
-  }
-
   /** Resolves once the instance is fully unloaded (sleep, destroy, shutdown or crash). */
   get stopped(): Promise<void> {
     return this.life.stopped;
@@ -219,55 +222,15 @@ export class ActorInstance implements TaskTarget {
   }
 
   get kv(): ActorKv {
-    return (this._kv ??= new ActorKv(this));
-  }
-
-  get kvMetrics(): ((op: KvOp) => KvOpMetrics) | undefined {
-    return this.type.metrics?.kv;
-  }
-
-  /** KV writes staged and not yet known durable (hex key -> value, null = deleted). */
-  get kvOverlay(): Map<string, Uint8Array | null> {
-    return this.output.kvOverlay;
+    return this.caps.kv;
   }
 
   get schedule(): ActorSchedule {
-    return (this._schedule ??= new ActorSchedule({
-      id: this.id,
-      name: this.type.name,
-      hasAction: (n) => this.type.actions.has(n),
-      stageAlarm: (id, alarm) => this.stageAlarm(id, alarm),
-      stagedAlarms: this.output.stagedAlarms,
-      committedAlarms: () => this.host.alarmsOf(this.id),
-    }));
+    return this.caps.schedule;
   }
 
   get db(): ActorSql {
-    return (this._sql ??= new ActorSql({
-      database: () => {
-        // Concurrent turns cannot each have their own transaction on one connection.
-        if (this.type.options.reentrant) throw errors.sqlUnavailable("reentrant");
-        return this.turnDb.forStatement();
-      },
-      sqlMetrics: this.type.metrics?.sql,
-    }));
-  }
-
-  /** Stages a write with the current turn; `overlayKey` also makes a KV write visible to reads. */
-  stage(write: StoreWrite, overlayKey?: string, overlayValue?: Uint8Array | null): void {
-    this.output.stage(this.loop.current(), write, overlayKey, overlayValue);
-  }
-
-  /** Stages an alarm, or with null its cancellation; the scheduler hears once it is durable. */
-  stageAlarm(id: string, alarm: StoredAlarm | null): void {
-    this.output.stageAlarm(this.loop.current(), id, alarm);
-  }
-
-  /** True while an alarm is neither cancelled by a staged turn nor gone from the clock. */
-  alarmPending(id: string): boolean {
-    const staged = this.output.stagedAlarms;
-    if (staged.has(id)) return staged.get(id) !== null;
-    return this.host.alarmsOf(this.id).some((a) => a.id === id);
+    return this.caps.db;
   }
 
   broadcast(event: string, args: unknown[]): void {
