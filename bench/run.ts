@@ -10,9 +10,10 @@ import { run as runMetrics } from "./metrics.js";
 import { metricsCpuShare, overheadRun, type OverheadRun } from "./overhead.js";
 import { bytesPerFullyUsedType, runCardinality10, runIdleCost } from "./scale.js";
 import { runLayoutBench } from "./storage-layout.js";
+import { runClientBench } from "./client-peer.js";
 import { fmt, median, table } from "./stats.js";
 
-// `npm run bench [-- --only=runtime,peer,layout,capabilities,metrics,scale,overhead,constant-time] [--rounds=N]`: prints tables of medians.
+// `npm run bench [-- --only=runtime,peer,client,layout,capabilities,metrics,scale,overhead,constant-time] [--rounds=N]`: prints tables of medians.
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, "").split("=") as [string, string]));
 const only = args.get("only")?.split(",");
@@ -71,6 +72,21 @@ async function main(): Promise<void> {
       ),
     );
     if (typeof peer === "string") console.log(`(peer: ${peer})`);
+    console.log();
+  }
+
+  if (want("client")) {
+    const c = await runClientBench();
+    console.log("Clients against one Troupe server (durable; sequential calls; target: RivetKit's client within 10% of Troupe's)");
+    if (typeof c === "string") console.log(`(skipped: ${c})`);
+    else {
+      const rows: string[][] = [];
+      for (const [what, figures] of [["stateless HTTP action", c.http], ["action over a connection", c.conn]] as const) {
+        const base = figures.troupe!.p50;
+        for (const [client, f] of Object.entries(figures)) rows.push([what, client, `${fmt(f.p50, 3)} ms`, `${fmt(f.p99, 3)} ms`, client === "troupe" ? "1.00x" : `${fmt(f.p50 / base, 2)}x`]);
+      }
+      console.log(table(["path", "client", "p50", "p99", "p50 vs troupe's client"], rows));
+    }
     console.log();
   }
 
