@@ -96,7 +96,6 @@ export class ActorManager implements InspectableGateway {
     const accepting = (): boolean => this.liveSet.accepting;
     this.directory = new Directory({
       placement,
-      storage,
       logger,
       typeOf: (name) => this.typeOf(name),
       accepting,

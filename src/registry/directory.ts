@@ -3,7 +3,6 @@ import type { ActorType } from "../actor/actor-type.js";
 import { assertStorable, cbor } from "../actor/state-codec.js";
 import { keyToString, normalizeKey } from "../common/key.js";
 import { errors, TroupeError } from "../common/errors.js";
-import type { StorageDriver } from "../storage/driver.js";
 import type { PlacementDriver } from "../storage/placement.js";
 import type { ActorRecord } from "../storage/types.js";
 import type { ResolveMode, ResolvedActor } from "../runtime/gateway.js";
@@ -11,7 +10,6 @@ import type { ResolveMode, ResolvedActor } from "../runtime/gateway.js";
 /** What resolving names needs from the runtime around it. */
 export interface DirectoryHost {
   readonly placement: PlacementDriver;
-  readonly storage: StorageDriver;
   readonly logger: Logger;
   typeOf(name: string): ActorType;
   accepting(): boolean;
