@@ -1,7 +1,7 @@
 import { STATUS_CODES, type IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
-import { WebSocketServer, type RawData, type WebSocket } from "ws";
+import { WebSocketServer, type WebSocket } from "ws";
 import { errors, toPublicError, TroupeError } from "../common/errors.js";
 import type { ActorGateway, GatewayConnection } from "../runtime/gateway.js";
 import { AddressTally } from "./address-tally.js";
@@ -15,7 +15,8 @@ import { paramsText, parseParams } from "./conn-params.js";
 import { rivetCloseReason } from "./rivet/rivet-errors.js";
 import { RIVET_SUBPROTOCOL } from "./rivet/ws-protocols.js";
 import { readRivetUpgrade, rivetUpgradePath, serveRivetUpgrade } from "./rivet/ws-upgrade.js";
-import { closeWith, EarlyFrames, PendingCalls, toBytes, troupeCloseReason, type Refuse } from "./ws-caps.js";
+import { closeWith, troupeCloseReason, type Refuse } from "./ws-caps.js";
+import { ConnSession } from "./conn-session.js";
 
 export interface WebSocketDeps {
   manager: () => Promise<ActorGateway>;
@@ -145,11 +146,10 @@ async function serveConnection(
   register: (refuse: Refuse) => void,
 ) {
   const { encoding } = setup;
-  let closeReason = "client_closed";
   const send = (msg: { t: string; id?: number; [field: string]: unknown }): void => {
     if (ws.readyState !== ws.OPEN) return;
     if (ws.bufferedAmount > maxBuffered) {
-      closeReason = "error";
+      session.closeReason = "error";
       ws.close(1008, "backpressure: client is not reading");
       return;
     }
@@ -164,33 +164,11 @@ async function serveConnection(
     }
     ws.send(frame);
   };
-  // Frames that arrive before the actor admitted the connection wait here, in order.
-  let early: EarlyFrames<[RawData, boolean]> | undefined = new EarlyFrames(limits);
-  let conn: GatewayConnection | undefined;
-  let closed = false;
-  // Set once the server decided to close: nothing more is read or buffered.
-  let refused = false;
-  const pending = new PendingCalls(limits);
-  const subscriptions = new Set<string>();
-
-  const refuse: Refuse = (code, err) => {
-    refused = true;
-    closeReason = "error";
-    early?.take();
-    closeWith(ws, code, err);
-  };
-  register(refuse);
   const failProtocol = (why: string): void => {
-    closeReason = "error";
+    session.closeReason = "error";
     ws.close(1007, `malformed_message: ${why}`.slice(0, 120));
   };
-  const onMessage = (data: RawData, isBinary: boolean): void => {
-    if (refused) return;
-    const bytes = toBytes(data);
-    if (early) {
-      if (!early.push([bytes, isBinary], bytes.byteLength)) refuse(1008, errors.tooManyEarlyFrames(limits.maxEarlyFrames, limits.maxEarlyBytes));
-      return;
-    }
+  const onFrame = (bytes: Buffer, isBinary: boolean): void => {
     let msg: ClientMessage;
     try {
       const parsed = clientMessage.safeParse(decode(bytes, isBinary ? "cbor" : "json"));
@@ -199,24 +177,16 @@ async function serveConnection(
     } catch {
       return failProtocol(encoding === "cbor" ? "invalid CBOR" : "invalid JSON");
     }
-    if (msg.t === "sub") {
-      if (!subscriptions.has(msg.event) && subscriptions.size >= limits.maxSubscriptions) return refuse(1008, errors.tooManySubscriptions(limits.maxSubscriptions));
-      subscriptions.add(msg.event);
-      conn!.subscribe(msg.event);
-    } else if (msg.t === "unsub") {
-      subscriptions.delete(msg.event);
-      conn!.unsubscribe(msg.event);
-    } else {
-      const settle = pending.admit(bytes.byteLength);
-      if (!settle) return refuse(1008, errors.tooManyPendingCalls(limits.maxPendingCalls, limits.maxPendingCallBytes));
+    if (msg.t === "sub") session.subscribe(msg.event);
+    else if (msg.t === "unsub") session.unsubscribe(msg.event);
+    else {
       const id = msg.id;
-      conn!.call(msg.name, msg.args ?? []).then(
-        (output) => {
-          settle();
-          send({ t: "reply", id, output });
-        },
+      session.call(
+        bytes.byteLength,
+        msg.name,
+        msg.args ?? [],
+        (output) => send({ t: "reply", id, output }),
         (err) => {
-          settle();
           const pub = toPublicError(err);
           if (!(err instanceof TroupeError)) deps.logger.error({ err }, "unhandled error in WebSocket action");
           send({ t: "error", id, ...pub.toPayload() });
@@ -224,17 +194,10 @@ async function serveConnection(
       );
     }
   };
-  ws.on("message", onMessage);
-  ws.on("error", (err) => {
-    closeReason = "error";
-    deps.logger.debug({ err }, "WebSocket error");
-  });
-  ws.on("close", (code) => {
-    closed = true;
-    if (code === 1009) closeReason = "error";
-    if (conn) void conn.closed(closeReason);
-  });
+  const session = new ConnSession(ws, limits, deps.logger, onFrame);
+  register(session.refuse);
 
+  let conn: GatewayConnection;
   try {
     const gateway = await deps.manager();
     conn = await gateway.connect(actorId, setup.params, {
@@ -250,17 +213,10 @@ async function serveConnection(
     ws.close(code, `${pub.code}: ${pub.message}`.slice(0, 120));
     return;
   }
-  if (closed) {
-    void conn.closed(closeReason);
-    return;
-  }
-  // Closing already (a cap or the upgrade deadline): the close event releases the connection.
-  if (ws.readyState !== ws.OPEN) return;
-  admitted();
-  send({ t: "init", actorId, connId: conn.id });
-  const queued = early.take();
-  early = undefined;
-  for (const [data, isBinary] of queued) onMessage(data, isBinary);
+  session.admitted(conn, () => {
+    admitted();
+    send({ t: "init", actorId, connId: conn.id });
+  });
 }
 
 function readConnSetup(req: IncomingMessage): { params: unknown; encoding: Encoding } {

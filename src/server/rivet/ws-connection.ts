@@ -1,11 +1,12 @@
 import type { Logger } from "pino";
-import type { RawData, WebSocket } from "ws";
+import type { WebSocket } from "ws";
 import { errors, toPublicError, TroupeError } from "../../common/errors.js";
 import { toClient, toServer } from "../../protocol/rivet/codec.js";
 import type { ToClient, ToServer } from "../../protocol/rivet/messages.js";
 import type { ActorGateway, GatewayConnection } from "../../runtime/gateway.js";
 import type { Limits } from "../limits.js";
-import { closeWith, EarlyFrames, PendingCalls, toBytes, type Refuse } from "../ws-caps.js";
+import { closeWith, type Refuse } from "../ws-caps.js";
+import { ConnSession } from "../conn-session.js";
 import { rivetCloseReason, toRivetError } from "./rivet-errors.js";
 import type { RivetSocketSetup } from "./ws-protocols.js";
 
@@ -65,79 +66,38 @@ function frameSender(ws: WebSocket, setup: RivetSocketSetup, ctx: RivetConnectio
 }
 
 export async function serveRivetConnection(ws: WebSocket, resolveId: (gw: ActorGateway) => Promise<string>, setup: RivetSocketSetup, ctx: RivetConnectionContext): Promise<void> {
-  const { limits, deps } = ctx;
-  let closeReason = "client_closed";
-  const send = frameSender(ws, setup, ctx, () => (closeReason = "error"));
-  // Frames that arrive before the actor admitted the connection wait here, in order.
-  let early: EarlyFrames<[Buffer, boolean]> | undefined = new EarlyFrames(limits);
-  let conn: GatewayConnection | undefined;
-  let closed = false;
-  // Set once the server decided to close: nothing more is read or buffered.
-  let refused = false;
-  const pending = new PendingCalls(limits);
-  const subscriptions = new Set<string>();
-
-  const refuse: Refuse = (code, err) => {
-    refused = true;
-    closeReason = "error";
-    early?.take();
-    closeWith(ws, code, err, rivetCloseReason);
-  };
-  ctx.register(refuse);
-
-  const action = (id: bigint, name: string, args: unknown[], size: number): void => {
-    const settle = pending.admit(size);
-    if (!settle) return refuse(1008, errors.tooManyPendingCalls(limits.maxPendingCalls, limits.maxPendingCallBytes));
-    conn!.call(name, args).then(
-      (output) => {
-        settle();
-        send({ tag: "ActionResponse", val: { id, output } });
-      },
-      (err) => {
-        settle();
-        if (!(err instanceof TroupeError)) deps.logger.error({ err }, "unhandled error in RivetKit WebSocket action");
-        const e = toRivetError(err);
-        send({ tag: "Error", val: { group: e.group, code: e.code, message: e.message, ...(e.metadata !== undefined ? { metadata: e.metadata } : {}), actionId: id } });
-      },
-    );
-  };
-
-  const onMessage = (bytes: Buffer, isBinary: boolean): void => {
-    if (refused) return;
-    if (early) {
-      if (!early.push([bytes, isBinary], bytes.byteLength)) refuse(1008, errors.tooManyEarlyFrames(limits.maxEarlyFrames, limits.maxEarlyBytes));
-      return;
-    }
+  const { deps } = ctx;
+  const send = frameSender(ws, setup, ctx, () => (session.closeReason = "error"));
+  const onFrame = (bytes: Buffer, isBinary: boolean): void => {
     let msg: ToServer;
     try {
       // json arrives as text frames, cbor and bare as binary ones (the codec refuses text for those).
       msg = toServer.decode(setup.encoding, setup.encoding === "json" || isBinary ? new Uint8Array(bytes) : bytes.toString("utf8"));
     } catch (err) {
-      return refuse(1007, toPublicError(err));
+      return session.refuse(1007, toPublicError(err));
     }
-    if (msg.tag === "ActionRequest") return action(msg.val.id, msg.val.name, msg.val.args, bytes.byteLength);
-    const event = msg.val.eventName;
-    if (!msg.val.subscribe) {
-      subscriptions.delete(event);
-      conn!.unsubscribe(event);
-      return;
+    if (msg.tag === "ActionRequest") {
+      const id = msg.val.id;
+      return session.call(
+        bytes.byteLength,
+        msg.val.name,
+        msg.val.args,
+        (output) => send({ tag: "ActionResponse", val: { id, output } }),
+        (err) => {
+          if (!(err instanceof TroupeError)) deps.logger.error({ err }, "unhandled error in RivetKit WebSocket action");
+          const e = toRivetError(err);
+          send({ tag: "Error", val: { group: e.group, code: e.code, message: e.message, ...(e.metadata !== undefined ? { metadata: e.metadata } : {}), actionId: id } });
+        },
+      );
     }
-    if (!subscriptions.has(event) && subscriptions.size >= limits.maxSubscriptions) return refuse(1008, errors.tooManySubscriptions(limits.maxSubscriptions));
-    subscriptions.add(event);
-    conn!.subscribe(event);
+    if (msg.val.subscribe) session.subscribe(msg.val.eventName);
+    else session.unsubscribe(msg.val.eventName);
   };
-  ws.on("message", (data: RawData, isBinary: boolean) => onMessage(toBytes(data), isBinary));
-  ws.on("error", (err) => {
-    closeReason = "error";
-    deps.logger.debug({ err }, "RivetKit WebSocket error");
-  });
-  ws.on("close", (code) => {
-    closed = true;
-    if (code === 1009) closeReason = "error";
-    if (conn) void conn.closed(closeReason);
-  });
+  const session = new ConnSession(ws, ctx.limits, deps.logger, onFrame, rivetCloseReason);
+  ctx.register(session.refuse);
 
   let actorId: string;
+  let conn: GatewayConnection;
   try {
     const gateway = await deps.manager();
     actorId = await resolveId(gateway);
@@ -147,22 +107,15 @@ export async function serveRivetConnection(ws: WebSocket, resolveId: (gw: ActorG
     });
   } catch (err) {
     ctx.admitted();
-    refused = true;
-    closeReason = "error";
+    session.refused = true;
+    session.closeReason = "error";
     if (!(err instanceof TroupeError)) deps.logger.error({ err }, "could not admit a RivetKit connection");
     const pub = toPublicError(err);
     failConnection(ws, failureCode(pub), pub, send);
     return;
   }
-  if (closed) {
-    void conn.closed(closeReason);
-    return;
-  }
-  // Closing already (a cap or the upgrade deadline): the close event releases the connection.
-  if (ws.readyState !== ws.OPEN) return;
-  ctx.admitted();
-  send({ tag: "Init", val: { actorId, connectionId: conn.id } });
-  const queued = early.take();
-  early = undefined;
-  for (const [data, isBinary] of queued) onMessage(data, isBinary);
+  session.admitted(conn, () => {
+    ctx.admitted();
+    send({ tag: "Init", val: { actorId, connectionId: conn.id } });
+  });
 }
