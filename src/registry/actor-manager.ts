@@ -54,6 +54,8 @@ export class ActorManager implements InspectableGateway {
   private readonly sends: QueueSends;
   private readonly rewaker: Rewaker;
   private destroyCount = 0;
+  /** Some actor type has onBeforeConnect. */
+  private readonly authHooks: boolean;
 
   constructor(
     readonly types: ReadonlyMap<string, ActorType>,
@@ -62,6 +64,7 @@ export class ActorManager implements InspectableGateway {
     opts: ManagerOptions = {},
   ) {
     const { storage, placement, committer } = drivers;
+    this.authHooks = [...types.values()].some((t) => t.config.onBeforeConnect !== undefined);
     this.storage = storage;
     this.placement = placement;
     this.committer = committer;
@@ -162,8 +165,11 @@ export class ActorManager implements InspectableGateway {
    * The sender passes the auth hook first, so a refused sender stores nothing.
    */
   async sendMessage(actorId: string, queue: string, body: unknown, opts: { wait?: boolean; timeoutMs?: number; params?: unknown } = {}): Promise<{ messageId: number; output?: unknown }> {
-    const type = this.liveSet.live(actorId)?.type ?? this.typeOf((await this.recordById(actorId)).name);
-    if (type.config.onBeforeConnect) await this.onLiveInstance(actorId, (inst) => inst.authorize(opts.params));
+    // The type is looked up only when some type has the hook: a send is one directory read otherwise.
+    if (this.authHooks) {
+      const type = this.liveSet.live(actorId)?.type ?? this.typeOf((await this.recordById(actorId)).name);
+      if (type.config.onBeforeConnect) await this.onLiveInstance(actorId, (inst) => inst.authorize(opts.params));
+    }
     return this.sends.send(actorId, queue, body, opts);
   }
 
