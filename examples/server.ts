@@ -9,13 +9,13 @@ const u = server.url;
 console.log(`
 Troupe is serving the example actors at ${u}  (Ctrl-C stops it gracefully)
 
-Call it with curl:
-  curl -s -X PUT ${u}/actors -H 'content-type: application/json' -d '{"name":"counter","key":["demo"]}'
-      # -> {"actor":{"actorId":"<ID>",...}}
-  curl -s -X POST ${u}/actors/<ID>/action/increment -H 'content-type: application/json' -d '{"args":[5]}'
+Call it with curl (the wire protocol is RivetKit's: docs/PROTOCOL.md):
+  curl -s -X PUT ${u}/actors -H 'content-type: application/json' -d '{"name":"counter","key":"demo"}'
+      # -> {"actor":{"actor_id":"<ID>",...},"created":true}
+  curl -s -X POST ${u}/gateway/<ID>/action/increment -H 'content-type: application/json' -d '{"args":[5]}'
       # -> {"output":5}
-  curl -s -X POST ${u}/actors/<JOB_BOARD_ID>/queue/jobs -H 'content-type: application/json' -d '{"body":{"text":"hello queued world"},"wait":true}'
-      # (get <JOB_BOARD_ID> with PUT /actors and {"name":"jobBoard","key":["main"]})
+  curl -s -X POST "${u}/gateway/jobBoard/queue/jobs?rvt-method=getOrCreate&rvt-key=main" -H 'content-type: application/json' -d '{"body":{"text":"hello queued world"},"wait":true}'
+      # -> {"status":"completed","response":{...},"messageId":1}  (an actor addressed by name and key)
   curl -s ${u}/health
   curl -s ${u}/metadata
   curl -s ${u}/metrics -H "authorization: Bearer $TROUPE_METRICS_TOKEN"   # start with TROUPE_METRICS_TOKEN set

@@ -87,8 +87,8 @@ describe("c.kv over real HTTP", () => {
   test("batches", async () => {
     const a = h.client.store.getOrCreate(["batch"]);
     assert.deepEqual(await a.batch([["x", 1], ["y", 2]]), [1, 2]);
-    // JSON has no undefined: missing values in an array arrive as null.
-    assert.deepEqual(await a.delBatch(["x", "y"]), [null, null]);
+    // The wire's `$Undefined` tag carries undefined items in an array as they are.
+    assert.deepEqual(await a.delBatch(["x", "y"]), [undefined, undefined]);
   });
 
   test("reads see the actor's own uncommitted writes; a throwing action leaves no write", async () => {

@@ -7,7 +7,7 @@ import * as codec from "../src/protocol/rivet/codec.js";
 import type { Encoding, MessageCodec } from "../src/protocol/rivet/codec.js";
 import * as v1 from "../src/protocol/rivet/generated/v1.js";
 import * as v3 from "../src/protocol/rivet/generated/v3.js";
-import * as json from "../src/protocol/rivet/json.js";
+import * as json from "../src/client/protocol/json-compat.js";
 import type * as m from "../src/protocol/rivet/messages.js";
 import { CURRENT_VERSION, embedVersion, splitVersion } from "../src/protocol/rivet/versioned.js";
 import { fakeDriver, loadRivetkit, rivetkitMissing, waitFor, type CapturedRequest, type RivetkitSerde } from "./helpers/rivetkit-client.js";

@@ -3,7 +3,7 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { actor, UserError } from "../src/index.js";
-import { deserializeActorKey, parseGatewayKey, serializeActorKey } from "../src/server/rivet/keys.js";
+import { deserializeActorKey, parseGatewayKey, serializeActorKey } from "../src/client/protocol/keys.js";
 import { startServer } from "./helpers/harness.js";
 import { rivetkitMissing } from "./helpers/rivetkit-client.js";
 
@@ -208,7 +208,7 @@ describe("the real rivetkit 2.3.19 client against Troupe (HTTP)", { skip: missin
   }
 });
 
-describe("RivetKit protocol routes refuse what they cannot honour, and leave Troupe's routes alone", () => {
+describe("the protocol's routes refuse what they cannot honour", () => {
   let h: Awaited<ReturnType<typeof startServer<{ counter: typeof counter }>>>;
   before(async () => {
     h = await startServer({ use: { counter } });
@@ -226,10 +226,12 @@ describe("RivetKit protocol routes refuse what they cannot honour, and leave Tro
       ["/gateway/counter/action/get?rvt-method=create&rvt-key=a", { method: "POST" }, 400, "request/invalid"],
       ["/gateway/counter/action/get?rvt-method=get&rvt-key=a&rvt-namespace=other", { method: "POST" }, 400, "namespace/not_found"],
       ["/gateway/counter/action/get?rvt-method=getOrCreate&rvt-key=a", { method: "POST", headers: { "x-rivet-encoding": "xml" }, body: "{}" }, 400, "encoding/invalid"],
-      ["/gateway/counter/action/get?rvt-method=getOrCreate&rvt-key=a", { method: "POST", headers: { "x-rivet-encoding": "json" }, body: "[" }, 400, "request/invalid"],
+      ["/gateway/counter/action/get?rvt-method=getOrCreate&rvt-key=a", { method: "POST", headers: { "x-rivet-encoding": "json", "content-type": "application/json" }, body: "[" }, 400, "request/invalid"],
+      // What a page on another site may send without a preflight never reaches an action.
+      ["/gateway/counter/action/get?rvt-method=getOrCreate&rvt-key=a", { method: "POST", headers: { "content-type": "text/plain" }, body: '{"args":[]}' }, 415, "request/unsupported_media_type"],
       ["/gateway/counter/action/get?rvt-method=getOrCreate&rvt-key=a", { method: "GET" }, 405, "request/method_not_allowed"],
       ["/gateway/counter/connect?rvt-method=getOrCreate&rvt-key=a", { method: "GET" }, 426, "request/upgrade_required"],
-      ["/gateway/no-such-id/action/get", { method: "POST", headers: { "x-rivet-encoding": "json" }, body: '{"args":[]}' }, 404, "actor/not_found"],
+      ["/gateway/no-such-id/action/get", { method: "POST", headers: { "x-rivet-encoding": "json", "content-type": "application/json" }, body: '{"args":[]}' }, 404, "actor/not_found"],
       ["/actors/no-such-id?namespace=default", { method: "DELETE" }, 404, "actor/not_found"],
     ];
     for (const [p, init, status, code] of cases) {
@@ -240,17 +242,25 @@ describe("RivetKit protocol routes refuse what they cannot honour, and leave Tro
     }
   });
 
-  test("Troupe's own /actors API answers in its own shape", async () => {
-    const res = await fetch(`${h.url}/actors`, body({ name: "counter", key: ["own"] }));
-    const got = (await res.json()) as { actor: { actorId: string; key: string[] } };
+  test("/actors answers in the engine's shape with or without `namespace`; the retired routes are gone", async () => {
+    const res = await fetch(`${h.url}/actors`, body({ name: "counter", key: "own" }));
+    const got = (await res.json()) as { actor: { actor_id: string; key: string }; created: boolean };
     assert.equal(res.status, 200);
-    assert.deepEqual(got.actor.key, ["own"]);
-    const rivet = await (await fetch(`${h.url}/actors?namespace=default&actor_ids=${got.actor.actorId}`)).json();
-    assert.deepEqual(rivet.actors.map((a: { actor_id: string; key: string }) => [a.actor_id, a.key]), [[got.actor.actorId, "own"]]);
-    const listed = await (await fetch(`${h.url}/actors?namespace=default&name=counter`)).json();
-    assert.ok(listed.actors.some((a: { actor_id: string }) => a.actor_id === got.actor.actorId));
-    const gone = await fetch(`${h.url}/actors/${got.actor.actorId}?namespace=default`, { method: "DELETE" });
+    assert.equal(got.actor.key, "own");
+    assert.equal(got.created, true);
+    const id = got.actor.actor_id;
+    const byId = await (await fetch(`${h.url}/actors?namespace=default&actor_ids=${id}`)).json();
+    assert.deepEqual(byId.actors.map((a: { actor_id: string; key: string }) => [a.actor_id, a.key]), [[id, "own"]]);
+    const listed = await (await fetch(`${h.url}/actors?name=counter`)).json();
+    assert.ok(listed.actors.some((a: { actor_id: string }) => a.actor_id === id));
+    // Troupe's own routes before issue 13: one protocol now, so they are not routes at all.
+    for (const [method, p] of [["POST", `/actors/${id}/action/get`], ["POST", `/actors/${id}/queue/jobs`], ["GET", `/actors/${id}`], ["GET", `/actors/${id}/request/x`]]) {
+      const r = await fetch(`${h.url}${p}`, { method, headers: { "content-type": "application/json" }, body: method === "POST" ? '{"args":[]}' : undefined });
+      assert.equal(r.status, 404, `${method} ${p}`);
+      assert.equal(((await r.json()) as { code: string }).code, "route_not_found", `${method} ${p}`);
+    }
+    const gone = await fetch(`${h.url}/actors/${id}`, { method: "DELETE" });
     assert.deepEqual(await gone.json(), {});
-    assert.equal((await fetch(`${h.url}/actors/${got.actor.actorId}`)).status, 404);
+    assert.deepEqual((await (await fetch(`${h.url}/actors?actor_ids=${id}`)).json()).actors, []);
   });
 });

@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { errors, type TroupeError } from "../common/errors.js";
+import { errors, TroupeError } from "../common/errors.js";
 import type { StoredAlarm } from "../storage/types.js";
 import type { ActorType } from "./actor-type.js";
 import { statelessConn } from "./admission.js";
@@ -24,7 +24,7 @@ export interface CallHost extends ContextHost {
 }
 
 /** Alarm failures that mean "try again later" rather than "the action threw". */
-const ALARM_RETRY_CODES = new Set(["state_commit_failed", "actor_restarted", "action_timed_out", "server_stopping", "actor_stopping"]);
+const ALARM_RETRY_CODES = new Set(["storage/state_commit_failed", "actor/actor_restarted", "actor/action_timed_out", "server/server_stopping", "actor/stopping"]);
 
 /**
  * An action call as a task (the caller checked the action exists). A call over an admitted connection carries it; any other call
@@ -71,7 +71,7 @@ export function alarmTask(host: CallHost, alarm: StoredAlarm, onStart: (() => vo
     },
     resolve: () => resolve("ok"),
     reject: (err) => {
-      if (ALARM_RETRY_CODES.has((err as TroupeError | undefined)?.code ?? "")) reject(err);
+      if (err instanceof TroupeError && ALARM_RETRY_CODES.has(`${err.group}/${err.code}`)) reject(err);
       else {
         host.log.error({ err, action: alarm.action, alarmId: alarm.id }, "scheduled action failed");
         resolve("error");

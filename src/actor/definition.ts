@@ -40,12 +40,12 @@ export interface ActorConfig<TState, TVars, TConnParams, TConnState, TInput, TAc
   // The intersection lets TypeScript type `c` from TState even when createState is inferred first.
   actions: TActions & Record<string, ActionFn<TState, TVars, TConnParams, TConnState>>;
   /**
-   * Raw HTTP: any request to `/actors/{id}/request/*` arrives here as a turn, with the URL
+   * Raw HTTP: any request to `/gateway/{id}/request/*` arrives here as a turn, with the URL
    * path rewritten to the part after `/request`. Return a Response.
    */
   onRequest?: (c: ActorContext<TState, TVars, TConnParams, TConnState>, request: Request) => Response | Promise<Response>;
   /**
-   * Raw WebSocket at `/actors/{id}/websocket/*`. Runs as a turn; message and close listeners
+   * Raw WebSocket at `/gateway/{id}/websocket/*`. Runs as a turn; message and close listeners
    * registered on the socket run as turns too. An open socket keeps the actor awake.
    */
   onWebSocket?: (c: ActorContext<TState, TVars, TConnParams, TConnState>, socket: RawSocket, request: { url: string; headers: Record<string, string | string[] | undefined> }) => void | Promise<void>;

@@ -1,5 +1,5 @@
 import { ActorError } from "./errors.js";
-import { decodeBody, encodeBody, type Encoding } from "./wire.js";
+import { decodeMessage, encodeMessage, type Encoding } from "./wire.js";
 
 /** The subset of the WebSocket API used here; browsers' and the `ws` package's both fit. */
 interface SocketLike {
@@ -13,11 +13,12 @@ interface SocketLike {
   onerror: ((ev: unknown) => void) | null;
 }
 
-type ServerMessage =
-  | { t: "init"; actorId: string; connId: string }
-  | { t: "reply"; id: number; output: unknown }
-  | { t: "error"; id?: number; group: string; code: string; message: string; metadata?: unknown }
-  | { t: "event"; name: string; args: unknown[] };
+/** Server frames (docs/PROTOCOL.md, "WebSocket"); ids are bigints on the wire. */
+type ServerFrame =
+  | { tag: "Init"; val: { actorId: string; connectionId: string } }
+  | { tag: "ActionResponse"; val: { id: bigint | number; output: unknown } }
+  | { tag: "Error"; val: { group: string; code: string; message: string; metadata?: unknown; actionId: bigint | number | null } }
+  | { tag: "Event"; val: { name: string; args: unknown[] } };
 
 async function openSocket(url: string, protocols: string[]): Promise<SocketLike> {
   const Native = (globalThis as { WebSocket?: new (url: string, protocols: string[]) => SocketLike }).WebSocket;
@@ -27,8 +28,9 @@ async function openSocket(url: string, protocols: string[]): Promise<SocketLike>
 }
 
 /**
- * A client connection. Calls made before the socket opens are queued; replies are matched
- * to calls by id. Params ride in a subprotocol entry so they never appear in a URL.
+ * A client connection (`/gateway/{actorId}/connect`). Calls made before the socket opens are
+ * queued; replies are matched to calls by id. Params ride in a subprotocol entry so they never
+ * appear in a URL.
  */
 export class Connection {
   private socket: SocketLike | undefined;
@@ -57,8 +59,8 @@ export class Connection {
   ) {
     this.readyPromise = new Promise((resolve, reject) => (this.settleReady = { resolve, reject }));
     this.readyPromise.catch(() => {});
-    this.protocols = ["troupe", `troupe.encoding.${encoding}`];
-    if (params !== undefined) this.protocols.push(`troupe.params.${base64url(JSON.stringify(params))}`);
+    this.protocols = ["rivet", `rivet_encoding.${encoding}`];
+    if (params !== undefined) this.protocols.push(`rivet_conn_params.${subprotocolSafe(JSON.stringify(params))}`);
     this.open();
   }
 
@@ -83,7 +85,7 @@ export class Connection {
     socket.binaryType = "arraybuffer";
     socket.onopen = () => {
       // After a reconnect, subscribe again before anything queued meanwhile.
-      if (this.reconnects > 0) for (const event of this.listeners.keys()) socket.send(encodeBody({ t: "sub", event }, this.encoding));
+      if (this.reconnects > 0) for (const event of this.listeners.keys()) socket.send(this.frame(subscription(event, true)));
       for (const frame of this.outbox) socket.send(frame);
       this.outbox = [];
     };
@@ -122,25 +124,27 @@ export class Connection {
   }
 
   private receive(data: unknown): void {
-    let msg: ServerMessage;
+    let msg: ServerFrame;
     try {
-      msg = decodeBody(typeof data === "string" ? data : new Uint8Array(data as ArrayBuffer), this.encoding) as ServerMessage;
+      msg = (decodeMessage(typeof data === "string" ? data : new Uint8Array(data as ArrayBuffer), this.encoding) as { body: ServerFrame }).body;
     } catch {
       return;
     }
-    if (msg.t === "reply") {
-      const p = this.pending.get(msg.id);
-      this.pending.delete(msg.id);
-      p?.resolve(msg.output);
-    } else if (msg.t === "event") {
-      for (const l of this.listeners.get(msg.name) ?? []) l(...msg.args);
-    } else if (msg.t === "init") {
-      this.settleReady.resolve({ actorId: msg.actorId, connId: msg.connId });
-    } else if (msg.t === "error") {
-      const err = ActorError.from(msg);
-      if (msg.id !== undefined) {
-        const p = this.pending.get(msg.id);
-        this.pending.delete(msg.id);
+    if (msg.tag === "ActionResponse") {
+      const id = Number(msg.val.id);
+      const p = this.pending.get(id);
+      this.pending.delete(id);
+      p?.resolve(msg.val.output);
+    } else if (msg.tag === "Event") {
+      for (const l of this.listeners.get(msg.val.name) ?? []) l(...msg.val.args);
+    } else if (msg.tag === "Init") {
+      this.settleReady.resolve({ actorId: msg.val.actorId, connId: msg.val.connectionId });
+    } else if (msg.tag === "Error") {
+      const err = ActorError.from(msg.val);
+      if (msg.val.actionId !== null && msg.val.actionId !== undefined) {
+        const id = Number(msg.val.actionId);
+        const p = this.pending.get(id);
+        this.pending.delete(id);
         p?.reject(err);
       } else {
         if (!this.refusal) {
@@ -152,8 +156,12 @@ export class Connection {
     }
   }
 
-  private send(msg: unknown): void {
-    const frame = encodeBody(msg, this.encoding);
+  private frame(body: unknown): string | Uint8Array {
+    return encodeMessage({ body }, this.encoding);
+  }
+
+  private send(body: unknown): void {
+    const frame = this.frame(body);
     if (this.socket && this.socket.readyState === 1) this.socket.send(frame);
     else this.outbox.push(frame);
   }
@@ -163,7 +171,7 @@ export class Connection {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.send({ t: "action", id, name, args });
+      this.send({ tag: "ActionRequest", val: { id: BigInt(id), name, args } });
     });
   }
 
@@ -172,14 +180,14 @@ export class Connection {
     if (!set) {
       set = new Set();
       this.listeners.set(event, set);
-      this.send({ t: "sub", event });
+      this.send(subscription(event, true));
     }
     set.add(listener);
     return () => {
       set!.delete(listener);
       if (set!.size === 0 && this.listeners.get(event) === set) {
         this.listeners.delete(event);
-        if (!this.closed) this.send({ t: "unsub", event });
+        if (!this.closed) this.send(subscription(event, false));
       }
     };
   }
@@ -240,9 +248,11 @@ export class Connection {
   }
 }
 
-function base64url(text: string): string {
-  const bytes = new TextEncoder().encode(text);
-  let bin = "";
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+function subscription(eventName: string, subscribe: boolean) {
+  return { tag: "SubscriptionRequest", val: { eventName, subscribe } };
+}
+
+/** URL encoding, plus the characters encodeURIComponent keeps that a subprotocol token may not hold. */
+function subprotocolSafe(text: string): string {
+  return encodeURIComponent(text).replace(/[!'()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`);
 }

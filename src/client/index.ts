@@ -1,14 +1,15 @@
 import { Connection } from "./connection.js";
 import { ActorError } from "./errors.js";
-import { request, type HttpOptions } from "./http.js";
+import { actorRequest, manage, type HttpOptions } from "./http.js";
+import { serializeActorKey } from "./protocol/keys.js";
 import type { ActorKeyInput, Client } from "./types.js";
-import type { Encoding } from "./wire.js";
+import { encodeInput, type Encoding } from "./wire.js";
 
 export { ActorError } from "./errors.js";
 export type { ActorAccessor, ActorActions, ActorConn, ActorHandle, ActorKeyInput, Client, HandleOptions } from "./types.js";
 
 export interface ClientOptions {
-  /** "json" (default) or "cbor" for HTTP bodies and WebSocket frames. */
+  /** "json" (default) or "cbor" for actor requests and WebSocket frames (docs/PROTOCOL.md). */
   encoding?: Encoding;
   /** Extra headers for every HTTP request (e.g. auth for a gateway in front of Troupe). */
   headers?: Record<string, string>;
@@ -18,14 +19,14 @@ export interface ClientOptions {
 /** An actor as a handle names it, with the connection params its calls carry. */
 type Target = ({ kind: "id"; actorId: string } | { kind: "key"; name: string; key: string[]; mode: "get" | "getOrCreate"; input?: unknown }) & { params?: unknown };
 
-const PARAMS_HEADER = "x-rivet-conn-params";
-
 // Handle members that are not actions. `then` must stay undefined so a handle is not mistaken for a promise.
 const RESERVED = new Set(["resolve", "connect", "send", "then", "toJSON"]);
 
 /**
  * `createClient<typeof registry>("http://127.0.0.1:6420")`: typed accessors per actor type.
- * Resolved actor ids are cached per client, so a stateless call is one HTTP round trip.
+ * It speaks Troupe's wire protocol, RivetKit's client protocol (docs/PROTOCOL.md): actors are
+ * found through the management API (`/actors`) and called through the gateway. Resolved actor ids
+ * are cached per client, so a stateless call is one HTTP round trip.
  */
 export function createClient<R>(endpoint: string, opts: ClientOptions = {}): Client<R> {
   const http: HttpOptions = {
@@ -41,10 +42,7 @@ export function createClient<R>(endpoint: string, opts: ClientOptions = {}): Cli
     const cacheKey = `${target.name}\u0000${JSON.stringify(target.key)}`;
     let p = fresh ? undefined : resolved.get(cacheKey);
     if (!p) {
-      p =
-        target.mode === "get"
-          ? request(http, "GET", `/actors?name=${encodeURIComponent(target.name)}&key=${encodeURIComponent(JSON.stringify(target.key))}`).then((r) => r.actor.actorId as string)
-          : request(http, "PUT", "/actors", { name: target.name, key: target.key, input: target.input }).then((r) => r.actor.actorId as string);
+      p = target.mode === "get" ? findByKey(target.name, target.key) : putActor("PUT", target.name, target.key, target.input);
       resolved.set(cacheKey, p);
       p.catch(() => resolved.delete(cacheKey));
     }
@@ -52,23 +50,36 @@ export function createClient<R>(endpoint: string, opts: ClientOptions = {}): Cli
   };
 
   const callHttp = async (target: Target, action: string, args: unknown[]): Promise<unknown> => {
-    const path = (id: string) => `/actors/${encodeURIComponent(id)}/action/${encodeURIComponent(action)}`;
+    const rest = `/action/${encodeURIComponent(action)}`;
     const id = await resolveTarget(target);
     try {
-      return (await request(http, "POST", path(id), { args }, paramsHeader(target))).output;
+      return (await actorRequest(http, id, rest, { args }, target.params)).output;
     } catch (err) {
       // A cached id goes stale when the actor is destroyed; a key handle finds (or makes) the new one.
-      if (target.kind === "key" && err instanceof ActorError && err.code === "actor_not_found") {
+      if (target.kind === "key" && isNotFound(err)) {
         const freshId = await resolveTarget(target, true);
-        if (freshId !== id) return (await request(http, "POST", path(freshId), { args }, paramsHeader(target))).output;
+        if (freshId !== id) return (await actorRequest(http, freshId, rest, { args }, target.params)).output;
       }
       throw err;
     }
   };
 
+  const findByKey = async (name: string, key: string[]): Promise<string> => {
+    const r = await manage(http, "GET", `/actors?name=${encodeURIComponent(name)}&key=${encodeURIComponent(serializeActorKey(key))}`);
+    const found = (r.actors as { actor_id: string }[])[0];
+    if (!found) throw new ActorError("actor", "not_found", `Actor not found: ${name} ${JSON.stringify(key)}`, undefined, 404);
+    return found.actor_id;
+  };
+
+  const putActor = async (method: "PUT" | "POST", name: string, key: string[], input: unknown): Promise<string> => {
+    const body: Record<string, unknown> = { name, key: serializeActorKey(key) };
+    if (input !== undefined) body.input = encodeInput(input);
+    return (await manage(http, method, "/actors", body)).actor.actor_id as string;
+  };
+
   const wsUrl = async (target: Target): Promise<string> => {
     const id = await resolveTarget(target);
-    return `${http.endpoint.replace(/^http/, "ws")}/actors/${encodeURIComponent(id)}/connect`;
+    return `${http.endpoint.replace(/^http/, "ws")}/gateway/${encodeURIComponent(id)}/connect`;
   };
 
   const makeConn = (target: Target, params: unknown, reconnect = true) => {
@@ -98,11 +109,7 @@ export function createClient<R>(endpoint: string, opts: ClientOptions = {}): Cli
           if (typeof prop !== "string") return undefined;
           if (prop === "resolve") return () => resolveTarget(target);
           if (prop === "connect") return (o?: { params?: unknown; reconnect?: boolean }) => makeConn(target, o?.params ?? target.params, o?.reconnect);
-          if (prop === "send")
-            return async (queue: string, body: unknown, o?: { wait?: boolean; timeoutMs?: number }) => {
-              const id = await resolveTarget(target);
-              return request(http, "POST", `/actors/${encodeURIComponent(id)}/queue/${encodeURIComponent(queue)}`, { body, wait: o?.wait, timeoutMs: o?.timeoutMs }, paramsHeader(target));
-            };
+          if (prop === "send") return (queue: string, body: unknown, o?: { wait?: boolean; timeoutMs?: number }) => sendMessage(target, queue, body, o);
           if (RESERVED.has(prop)) return undefined;
           return (...args: unknown[]) => callHttp(target, prop, args);
         },
@@ -117,13 +124,24 @@ export function createClient<R>(endpoint: string, opts: ClientOptions = {}): Cli
     get: (key?: ActorKeyInput, o?: { params?: unknown }) => makeHandle({ kind: "key", name, key: normalize(key), mode: "get", params: o?.params }),
     getForId: (actorId: string, o?: { params?: unknown }) => makeHandle({ kind: "id", actorId, params: o?.params }),
     create: async (key?: ActorKeyInput, o?: { input?: unknown; params?: unknown }) => {
-      const r = await request(http, "POST", "/actors", { name, key: normalize(key), input: o?.input });
-      return makeHandle({ kind: "id", actorId: r.actor.actorId as string, params: o?.params });
+      const actorId = await putActor("POST", name, normalize(key), o?.input);
+      return makeHandle({ kind: "id", actorId, params: o?.params });
     },
   });
 
-  const paramsHeader = (target: Target): Record<string, string> | undefined =>
-    target.params === undefined ? undefined : { [PARAMS_HEADER]: JSON.stringify(target.params) };
+  const sendMessage = async (target: Target, queue: string, body: unknown, o?: { wait?: boolean; timeoutMs?: number }) => {
+    const id = await resolveTarget(target);
+    const r = (await actorRequest(http, id, `/queue/${encodeURIComponent(queue)}`, { body, name: queue, wait: o?.wait ?? false, timeout: o?.timeoutMs }, target.params)) as {
+      status: "completed" | "timedOut";
+      response?: unknown;
+      messageId: number;
+    };
+    // The protocol answers a wait that ran out as a status; this API has always thrown it.
+    if (r.status === "timedOut") {
+      throw new ActorError("queue", "queue_wait_timed_out", `No result within ${o?.timeoutMs} ms; the message stays queued (id ${r.messageId})`, { messageId: r.messageId }, 408);
+    }
+    return r.response === undefined ? { messageId: r.messageId } : { messageId: r.messageId, output: r.response };
+  };
 
   const accessors = new Map<string, ReturnType<typeof accessor>>();
   return new Proxy({} as Client<R>, {
@@ -134,4 +152,8 @@ export function createClient<R>(endpoint: string, opts: ClientOptions = {}): Cli
       return a;
     },
   });
+}
+
+function isNotFound(err: unknown): boolean {
+  return err instanceof ActorError && err.group === "actor" && err.code === "not_found";
 }

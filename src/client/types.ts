@@ -52,7 +52,7 @@ export interface HandleOptions<D> {
 
 export interface ActorAccessor<D> {
   getOrCreate(key?: ActorKeyInput, opts?: HandleOptions<D> & { createWithInput?: InputOf<D> }): ActorHandle<D>;
-  /** A handle to an existing actor; calls fail with actor_not_found if it does not exist. */
+  /** A handle to an existing actor; calls fail with actor/not_found if it does not exist. */
   get(key?: ActorKeyInput, opts?: HandleOptions<D>): ActorHandle<D>;
   /** Creates the actor; rejects with actor_already_exists if it exists. */
   create(key?: ActorKeyInput, opts?: HandleOptions<D> & { input?: InputOf<D> }): Promise<ActorHandle<D>>;

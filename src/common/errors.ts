@@ -45,7 +45,7 @@ export const errors = {
   malformedBody: (detail: string) => new TroupeError("request", "malformed_body", `Malformed request body: ${detail}`, { status: 400 }),
   invalidRequest: (detail: string) => new TroupeError("request", "invalid_request", detail, { status: 400 }),
   unsupportedMediaType: (type: string) =>
-    new TroupeError("request", "unsupported_media_type", `Unsupported Content-Type "${type.slice(0, 100)}": send application/json or application/cbor`, { status: 415 }),
+    new TroupeError("request", "unsupported_media_type", `Unsupported Content-Type "${type.slice(0, 100)}": send application/json, or application/octet-stream with x-rivet-encoding cbor or bare`, { status: 415 }),
   bodyTooLarge: (limit: number) =>
     new TroupeError("request", "body_too_large", `Request body exceeds the limit of ${limit} bytes`, { status: 413, metadata: { limitBytes: limit } }),
   routeNotFound: () => new TroupeError("request", "route_not_found", "No route matches this path", { status: 404 }),
@@ -57,7 +57,7 @@ export const errors = {
     new TroupeError("actor", "action_not_found", `Actor "${actorName}" has no action named "${truncate(action)}"`, { status: 404 }),
   queueNotFound: (actorName: string, queue: string) =>
     new TroupeError("queue", "queue_not_found", `Actor "${actorName}" has no queue named "${truncate(queue)}"`, { status: 404 }),
-  actorNotFound: (what: string) => new TroupeError("actor", "actor_not_found", `Actor not found: ${truncate(what)}`, { status: 404 }),
+  actorNotFound: (what: string) => new TroupeError("actor", "not_found", `Actor not found: ${truncate(what)}`, { status: 404 }),
   actorAlreadyExists: (name: string) =>
     new TroupeError("actor", "actor_already_exists", `An actor "${name}" with this key already exists`, { status: 409 }),
   actionTimedOut: (turn: string, ms: number) =>
@@ -92,7 +92,7 @@ export const errors = {
   actorRestarted: () =>
     new TroupeError("actor", "actor_restarted", "The actor restarted from its last committed state before this call finished", { status: 503 }),
   actorStopping: () =>
-    new TroupeError("actor", "actor_stopping", "The actor is going to sleep; the call was not run, and a retry wakes it", { status: 503 }),
+    new TroupeError("actor", "stopping", "The actor is going to sleep; the call was not run, and a retry wakes it", { status: 503 }),
   callCycle: (chain: readonly string[]) =>
     new TroupeError("actor", "call_cycle", `c.client() call cycle: ${chain.map((id) => truncate(id)).join(" -> ")}; a non-reentrant actor waiting on this call cannot take it`, { status: 409, metadata: { chain } }),
   queueWaitInterrupted: (messageId: number) =>
@@ -124,10 +124,8 @@ export const errors = {
   // RivetKit's own (group, code) pairs, which its client acts on (docs/PROTOCOL.md, issue 13).
   rivetInvalidRequest: (detail: string, cause?: unknown) => new TroupeError("request", "invalid", `Invalid request: ${detail}`, { status: 400, cause }),
   rivetInvalidEncoding: (value: string) => new TroupeError("encoding", "invalid", `Invalid encoding \`${truncate(value)}\``, { status: 400 }),
-  rivetActorNotFound: (what: string) => new TroupeError("actor", "not_found", `The actor does not exist or was destroyed: ${truncate(what)}`, { status: 404 }),
   rivetNamespaceNotFound: (namespace: string) =>
     new TroupeError("namespace", "not_found", `Namespace \`${truncate(namespace)}\` does not exist: Troupe serves one namespace, \`default\``, { status: 400 }),
-  rivetActorStopping: () => new TroupeError("actor", "stopping", "The actor is stopping; retry", { status: 503 }),
   internal: () => new TroupeError("actor", "internal_error", "Internal error", { status: 500 }),
 } as const;
 

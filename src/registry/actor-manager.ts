@@ -208,7 +208,7 @@ export class ActorManager implements InspectableGateway {
       try {
         return await fn(inst);
       } catch (err) {
-        if (!(err instanceof TroupeError && err.code === "actor_stopping") || attempt >= STOPPING_RETRIES) throw err;
+        if (!(err instanceof TroupeError && err.group === "actor" && err.code === "stopping") || attempt >= STOPPING_RETRIES) throw err;
       }
     }
   }

@@ -116,7 +116,7 @@ export class Scheduler {
       metrics?.fired[outcome].inc();
       // The deletion committed with the turn; alarmsCommitted already removed it.
     } catch (err) {
-      if (err instanceof TroupeError && err.code === "actor_not_found") {
+      if (err instanceof TroupeError && err.group === "actor" && err.code === "not_found") {
         this.remove(alarm.id);
         return;
       }

@@ -1,7 +1,7 @@
 import { errors } from "../common/errors.js";
 
-/** RivetKit's header first; Troupe's own name is still read. Never the URL: it lands in access logs. */
-const HEADERS = ["x-rivet-conn-params", "x-troupe-conn-params"] as const;
+/** The params header of the protocol. Never the URL: it lands in access logs. */
+const HEADER = "x-rivet-conn-params";
 
 type HeaderSource = { get(name: string): string | null } | Record<string, string | string[] | undefined>;
 
@@ -13,11 +13,7 @@ function read(headers: HeaderSource, name: string): string | undefined {
 
 /** The JSON text of a caller's connection params, from a request's headers; undefined if none. */
 export function paramsText(headers: HeaderSource): string | undefined {
-  for (const h of HEADERS) {
-    const v = read(headers, h);
-    if (v !== undefined) return v;
-  }
-  return undefined;
+  return read(headers, HEADER);
 }
 
 /** Parses params text; malformed JSON is the caller's error, never a refusal by the actor. */

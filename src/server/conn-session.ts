@@ -3,7 +3,7 @@ import type { RawData, WebSocket } from "ws";
 import { errors, type TroupeError } from "../common/errors.js";
 import type { GatewayConnection } from "../runtime/gateway.js";
 import type { Limits } from "./limits.js";
-import { closeWith, EarlyFrames, PendingCalls, toBytes, troupeCloseReason, type CloseReason, type Refuse } from "./ws-caps.js";
+import { closeWith, EarlyFrames, PendingCalls, toBytes, type Refuse } from "./ws-caps.js";
 
 /**
  * The protocol-independent half of a connection socket, shared by Troupe's protocol
@@ -29,7 +29,6 @@ export class ConnSession {
     logger: Logger,
     /** Handles one frame once the connection is admitted. */
     private readonly handle: (bytes: Buffer, isBinary: boolean) => void,
-    private readonly reason: CloseReason = troupeCloseReason,
   ) {
     this.early = new EarlyFrames(limits);
     this.pending = new PendingCalls(limits);
@@ -50,7 +49,7 @@ export class ConnSession {
     this.refused = true;
     this.closeReason = "error";
     this.early?.take();
-    closeWith(this.ws, code, err, this.reason);
+    closeWith(this.ws, code, err);
   };
 
   private receive(bytes: Buffer, isBinary: boolean): void {

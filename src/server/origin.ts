@@ -28,8 +28,6 @@ export const DEFAULT_ALLOW_HEADERS = [
   "content-type",
   "accept",
   "authorization",
-  "x-troupe-conn-params",
-  "x-troupe-encoding",
   "x-rivet-conn-params",
   "x-rivet-encoding",
   "x-rivet-token",

@@ -5,7 +5,7 @@ import type { RawSocketControl } from "../actor/raw-handlers.js";
 import { errors, toPublicError, TroupeError } from "../common/errors.js";
 import type { ActorGateway } from "../runtime/gateway.js";
 import type { Limits } from "./limits.js";
-import { closeWith, EarlyFrames, toBytes, troupeCloseReason, type CloseReason, type Refuse } from "./ws-caps.js";
+import { closeReason, closeWith, EarlyFrames, toBytes, type Refuse } from "./ws-caps.js";
 
 export interface RawSocketDeps {
   manager: () => Promise<ActorGateway>;
@@ -27,14 +27,13 @@ export async function serveRawSocket(
   limits: Limits,
   admitted: () => void,
   register: (refuse: Refuse) => void,
-  reason: CloseReason = troupeCloseReason,
 ): Promise<void> {
   const early = new EarlyFrames<string | Uint8Array>(limits);
   let refused = false;
   const refuse: Refuse = (code, err) => {
     refused = true;
     early.take();
-    closeWith(ws, code, err, reason);
+    closeWith(ws, code, err);
   };
   register(refuse);
   const control: RawSocketControl = {
@@ -75,6 +74,6 @@ export async function serveRawSocket(
     const pub = toPublicError(err);
     if (!(err instanceof TroupeError)) deps.logger.error({ err }, "could not open a raw WebSocket");
     // A refusal by the auth hook is 4403, as for connections.
-    ws.close(pub.status === 404 ? 4404 : pub.status === 403 ? 4403 : 1011, reason(pub));
+    ws.close(pub.status === 404 ? 4404 : pub.status === 403 ? 4403 : 1011, closeReason(pub));
   }
 }

@@ -8,15 +8,25 @@ const CLOSE_GRACE_MS = 1_000;
 /** How the server closes a socket for a cap or a timeout, so the close is counted as its own. */
 export type Refuse = (code: number, err: TroupeError) => void;
 
-/** How a protocol words a close reason: Troupe's `"<code>: <message>"`, RivetKit's `group.code#…`. */
-export type CloseReason = (err: TroupeError) => string;
+/** A close frame's reason may hold at most 123 bytes; cut on a character boundary. */
+function fitCloseReason(text: string): string {
+  const buf = Buffer.from(text, "utf8");
+  if (buf.byteLength <= 123) return text;
+  return new TextDecoder().decode(buf.subarray(0, 123)).replace(/\uFFFD+$/, "");
+}
 
-export const troupeCloseReason: CloseReason = (err) => `${err.code}: ${err.message}`.slice(0, 120);
+/**
+ * A close reason as RivetKit's client parses it, `group.code#…`: it reads what follows `#` as a
+ * ray id and only shows it, so that slot carries the message (Troupe has no ray ids).
+ */
+export function closeReason(err: TroupeError): string {
+  return fitCloseReason(`${err.group}.${err.code}#${err.message}`);
+}
 
-/** Closes with a code and the protocol's reason, and cuts a peer that never answers the close. */
-export function closeWith(ws: WebSocket, code: number, err: TroupeError, reason: CloseReason = troupeCloseReason): void {
+/** Closes with a code and the error as its reason, and cuts a peer that never answers the close. */
+export function closeWith(ws: WebSocket, code: number, err: TroupeError): void {
   if (ws.readyState === ws.CLOSED) return;
-  ws.close(code, reason(err));
+  ws.close(code, closeReason(err));
   setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref();
 }
 

@@ -36,7 +36,7 @@ import { decode as cborDecode, encode as cborEncode } from "cbor-x";
 import { errors, TroupeError } from "../../common/errors.js";
 import type * as v4 from "./generated/v4.js";
 import { actorSpecifier, argList, boolean, invalid, list, optionalNumber, record, string, uint } from "./fields.js";
-import { encodeJsonCompat, jsonParseCompat, jsonStringifyCompat, reviveJsonCompat } from "./json.js";
+import { encodeJsonCompat, jsonParseCompat, jsonStringifyCompat, reviveJsonCompat } from "../../client/protocol/json-compat.js";
 import type * as m from "./messages.js";
 import * as versioned from "./versioned.js";
 
@@ -212,10 +212,10 @@ function queueStatus(value: unknown): m.HttpQueueSendResponse["status"] {
 
 export const httpQueueSendResponse = family<m.HttpQueueSendResponse, v4.HttpQueueSendResponse>({
   writer: "server",
-  tree: (msg, user) => defined({ status: msg.status, response: msg.response === undefined ? undefined : user(msg.response) }),
+  tree: (msg, user) => defined({ status: msg.status, response: msg.response === undefined ? undefined : user(msg.response), messageId: msg.messageId }),
   fromTree: (tree) => {
     const t = record(tree, "body");
-    return defined({ status: queueStatus(t.status), response: t.response });
+    return defined({ status: queueStatus(t.status), response: t.response, messageId: optionalNumber(t.messageId, "messageId") });
   },
   toBare: (msg) => ({ status: msg.status, response: msg.response === undefined ? null : toCbor(msg.response) }),
   fromBare: (bare) => defined({ status: queueStatus(bare.status), response: bare.response === null ? undefined : fromCbor(bare.response) }),

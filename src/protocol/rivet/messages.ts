@@ -37,6 +37,11 @@ export interface HttpQueueSendResponse {
   status: "completed" | "timedOut";
   /** Left out when there is none (not waited for, timed out, or the handler returned nothing). */
   response?: unknown;
+  /**
+   * Troupe's addition, in json and cbor only (BARE's struct has no room for it): the message's
+   * id in the actor's queue. RivetKit's client ignores fields it does not know.
+   */
+  messageId?: number;
 }
 
 /** Any non-2xx answer: RivetKit's `{group, code, message, metadata}`. */

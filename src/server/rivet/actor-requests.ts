@@ -44,8 +44,13 @@ function oneSegment(rest: string, prefix: string): string | undefined {
   }
 }
 
+/** What a page on another site may send without a CORS preflight: never an actor call. */
+const SIMPLE_TYPES = new Set(["text/plain", "application/x-www-form-urlencoded", "multipart/form-data"]);
+
 function requirePost(request: Request): void {
   if (request.method !== "POST") throw errors.methodNotAllowed("POST");
+  const mime = (request.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+  if (SIMPLE_TYPES.has(mime)) throw errors.unsupportedMediaType(mime);
 }
 
 async function action(r: ActorRequest, name: string): Promise<Response> {
@@ -66,11 +71,12 @@ async function queueSend(r: ActorRequest, queue: string): Promise<Response> {
   try {
     // The path names the queue; the body's `name` (always the same from the client) is not consulted.
     const sent = await r.gw.sendMessage(r.actorId, queue, msg.body, { wait: msg.wait ?? false, timeoutMs: timeout, params: connParams(r.request.headers) });
-    answer = sent.output === undefined ? { status: "completed" } : { status: "completed", response: sent.output };
+    answer = sent.output === undefined ? { status: "completed", messageId: sent.messageId } : { status: "completed", response: sent.output, messageId: sent.messageId };
   } catch (err) {
     // RivetKit answers a wait that ran out as a result, not an error; the message stays queued.
-    if (err instanceof TroupeError && err.group === "queue" && err.code === "queue_wait_timed_out") answer = { status: "timedOut" };
-    else throw err;
+    if (err instanceof TroupeError && err.group === "queue" && err.code === "queue_wait_timed_out") {
+      answer = { status: "timedOut", messageId: (err.metadata as { messageId: number }).messageId };
+    } else throw err;
   }
   return reply(r.encoding, httpQueueSendResponse.encode(r.encoding, answer));
 }

@@ -1,9 +1,9 @@
 import { errors, TroupeError } from "../../common/errors.js";
 import { decodeCborCompat } from "../../protocol/rivet/codec.js";
-import { base64ToBytes } from "../../protocol/rivet/json.js";
+import { base64ToBytes } from "../../client/protocol/json-compat.js";
 import type { ActorGateway, ResolveMode } from "../../runtime/gateway.js";
 import { readLimited } from "./body.js";
-import { deserializeActorKey, serializeActorKey } from "./keys.js";
+import { deserializeActorKey, serializeActorKey } from "../../client/protocol/keys.js";
 import { checkCrashPolicy } from "./options.js";
 
 /**
@@ -43,7 +43,7 @@ function json(body: unknown, status = 200): Response {
 }
 
 function isNotFound(err: unknown): boolean {
-  return err instanceof TroupeError && err.group === "actor" && err.code === "actor_not_found";
+  return err instanceof TroupeError && err.group === "actor" && err.code === "not_found";
 }
 
 async function parseJson(request: Request, limit: number): Promise<Record<string, unknown>> {

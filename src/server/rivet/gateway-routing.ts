@@ -1,7 +1,7 @@
 import { decodeCborCompat } from "../../protocol/rivet/codec.js";
 import type { ActorGateway, ResolveMode } from "../../runtime/gateway.js";
 import { errors } from "../../common/errors.js";
-import { parseGatewayKey } from "./keys.js";
+import { parseGatewayKey } from "../../client/protocol/keys.js";
 import { checkCrashPolicy, checkNamespace } from "./options.js";
 
 /**

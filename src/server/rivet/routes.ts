@@ -12,13 +12,11 @@ import { checkNamespace } from "./options.js";
 import { gatewayError, managementError } from "./rivet-errors.js";
 
 /**
- * RivetKit's client protocol over HTTP (docs/PROTOCOL.md, "RivetKit client protocol (HTTP)"),
- * mounted on the app before Troupe's own routes. `/gateway/...` is RivetKit's alone. `/metadata`
- * and `/actors` are shared: a request is RivetKit's when it carries the `namespace` query
- * parameter (the client adds it to every management call) or RivetKit's User-Agent; any other
- * falls through to Troupe's routes, which keep their behaviour.
+ * Troupe's wire protocol over HTTP, which is RivetKit's client protocol (docs/PROTOCOL.md):
+ * the engine-shaped management API on `/actors` and actor requests on `/gateway/...`. Troupe's
+ * own client and RivetKit's speak it alike; the WebSocket half is ws-upgrade.ts.
  */
-export interface RivetDeps {
+export interface ActorProtocolDeps {
   manager: () => Promise<ActorGateway>;
   logger: Logger;
   maxBodyBytes: number;
@@ -26,24 +24,24 @@ export interface RivetDeps {
   cors?: CorsPolicy;
 }
 
-export function isRivetKitRequest(c: Context): boolean {
+/** A `/metadata` request from RivetKit's client (it adds `namespace`), not an operator's. */
+export function isRivetKitMetadataLookup(c: Context): boolean {
   return c.req.query("namespace") !== undefined || (c.req.header("user-agent") ?? "").startsWith("RivetKit/");
 }
 
 /** What the client reads from `/metadata`: it only needs an answer (it retries forever without one). */
-function metadata(): Response {
+export function clientMetadata(): Response {
   return new Response(JSON.stringify({ runtime: "troupe" }), { headers: { "content-type": "application/json" } });
 }
 
-export function mountRivetProtocol(app: Hono, deps: RivetDeps): void {
+export function mountActorProtocol(app: Hono, deps: ActorProtocolDeps): void {
   const foreign = refuseForeignOrigins(deps.cors);
-  /** The same gates Troupe's /actors routes pass: origin and shutdown (bodies are read with the size cap). */
+  /** Every way in passes the same gates: origin and shutdown (bodies are read with the size cap). */
   const gates = async (c: Context) => {
     await foreign(c, async () => {});
     if (!deps.accepting()) throw errors.stopping();
   };
-  const management = (run: (c: Context, gw: ActorGateway) => Promise<Response>) => async (c: Context, next: Next) => {
-    if (!isRivetKitRequest(c)) return next();
+  const management = (run: (c: Context, gw: ActorGateway) => Promise<Response>) => async (c: Context, _next: Next) => {
     try {
       await gates(c);
       checkNamespace(c.req.query("namespace"));
@@ -53,7 +51,6 @@ export function mountRivetProtocol(app: Hono, deps: RivetDeps): void {
     }
   };
 
-  app.get("/metadata", (c, next) => (isRivetKitRequest(c) ? metadata() : next()));
   app.put("/actors", management((c, gw) => createOrGet(gw, c.req.raw, "getOrCreate", deps.maxBodyBytes)));
   app.post("/actors", management((c, gw) => createOrGet(gw, c.req.raw, "create", deps.maxBodyBytes)));
   app.get("/actors", management((c, gw) => listActors(gw, new URL(c.req.url))));

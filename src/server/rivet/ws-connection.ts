@@ -7,7 +7,6 @@ import type { ActorGateway, GatewayConnection } from "../../runtime/gateway.js";
 import type { Limits } from "../limits.js";
 import { closeWith, type Refuse } from "../ws-caps.js";
 import { ConnSession } from "../conn-session.js";
-import { rivetCloseReason, toRivetError } from "./rivet-errors.js";
 import type { RivetSocketSetup } from "./ws-protocols.js";
 
 /**
@@ -32,9 +31,9 @@ export interface RivetConnectionContext {
 
 /** Closes for a connection that failed: the Error frame first (the client rejects its open with it). */
 function failConnection(ws: WebSocket, code: number, err: TroupeError, send: (msg: ToClient) => void): void {
-  const e = toRivetError(err);
+  const e = toPublicError(err);
   send({ tag: "Error", val: { group: e.group, code: e.code, message: e.message, ...(e.metadata !== undefined ? { metadata: e.metadata } : {}), actionId: null } });
-  closeWith(ws, code, e, rivetCloseReason);
+  closeWith(ws, code, e);
 }
 
 /** The close code for a refused or failed connection: as Troupe's own connections. */
@@ -85,7 +84,7 @@ export async function serveRivetConnection(ws: WebSocket, resolveId: (gw: ActorG
         (output) => send({ tag: "ActionResponse", val: { id, output } }),
         (err) => {
           if (!(err instanceof TroupeError)) deps.logger.error({ err }, "unhandled error in RivetKit WebSocket action");
-          const e = toRivetError(err);
+          const e = toPublicError(err);
           send({ tag: "Error", val: { group: e.group, code: e.code, message: e.message, ...(e.metadata !== undefined ? { metadata: e.metadata } : {}), actionId: id } });
         },
       );
@@ -93,7 +92,7 @@ export async function serveRivetConnection(ws: WebSocket, resolveId: (gw: ActorG
     if (msg.val.subscribe) session.subscribe(msg.val.eventName);
     else session.unsubscribe(msg.val.eventName);
   };
-  const session = new ConnSession(ws, ctx.limits, deps.logger, onFrame, rivetCloseReason);
+  const session = new ConnSession(ws, ctx.limits, deps.logger, onFrame);
   ctx.register(session.refuse);
 
   let actorId: string;

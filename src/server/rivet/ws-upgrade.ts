@@ -4,7 +4,6 @@ import { toPublicError, TroupeError } from "../../common/errors.js";
 import { serveRawSocket } from "../raw-socket.js";
 import { closeWith } from "../ws-caps.js";
 import { parseGatewayAddress, resolveTarget, type GatewayAddress } from "./gateway-routing.js";
-import { rivetCloseReason } from "./rivet-errors.js";
 import { failureCode, serveRivetConnection, type RivetConnectionContext } from "./ws-connection.js";
 import { readRivetProtocols, type RivetSocketSetup } from "./ws-protocols.js";
 
@@ -52,7 +51,7 @@ export function serveRivetUpgrade(ws: WebSocket, upgrade: RivetUpgrade | TroupeE
   if (upgrade instanceof TroupeError) {
     ctx.admitted();
     // Only the close: the encoding itself may be what is wrong. The client rejects its open with the reason.
-    closeWith(ws, failureCode(upgrade), upgrade, rivetCloseReason);
+    closeWith(ws, failureCode(upgrade), upgrade);
     return;
   }
   const resolveId = (gw: Parameters<typeof resolveTarget>[0]) => resolveTarget(gw, upgrade.address.target);
@@ -60,5 +59,5 @@ export function serveRivetUpgrade(ws: WebSocket, upgrade: RivetUpgrade | TroupeE
     void serveRivetConnection(ws, resolveId, upgrade.setup, ctx);
     return;
   }
-  void serveRawSocket(ws, resolveId, rawPath(upgrade.address), req, upgrade.setup.params, ctx.deps, ctx.limits, ctx.admitted, ctx.register, rivetCloseReason);
+  void serveRawSocket(ws, resolveId, rawPath(upgrade.address), req, upgrade.setup.params, ctx.deps, ctx.limits, ctx.admitted, ctx.register);
 }
