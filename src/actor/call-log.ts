@@ -11,14 +11,20 @@ export interface RecentCall {
   code?: string;
 }
 
-/** A ring of an instance's most recent action calls, allocated on the first one. */
+/**
+ * A ring of an instance's most recent action calls. It grows with the calls, up to its size, so a
+ * million actors that each took one call hold one entry each, not a hundred slots.
+ */
 export class CallLog {
-  private ring: Array<RecentCall | undefined> | undefined;
+  private ring: RecentCall[] | undefined;
   private count = 0;
 
   record(action: string, at: number, durationMs: number, outcome: ActionOutcome, code?: string): void {
-    const ring = (this.ring ??= new Array(RECENT_CALLS));
-    ring[this.count++ % RECENT_CALLS] = code ? { action, at, durationMs, outcome, code } : { action, at, durationMs, outcome };
+    const entry: RecentCall = code ? { action, at, durationMs, outcome, code } : { action, at, durationMs, outcome };
+    const ring = (this.ring ??= []);
+    if (ring.length < RECENT_CALLS) ring.push(entry);
+    else ring[this.count % RECENT_CALLS] = entry;
+    this.count++;
   }
 
   /** Oldest first. */
