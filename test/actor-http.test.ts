@@ -3,7 +3,8 @@ import { after, before, describe, test } from "node:test";
 import { Encoder } from "cbor-x";
 import { actor, UserError } from "../src/index.js";
 import { ActorError } from "../src/client/index.js";
-import { http, post, startServer } from "./helpers/harness.js";
+import { http, startServer } from "./helpers/harness.js";
+import { callAction, fetchDecoded, gatewayUrl, putActor } from "./helpers/wire.js";
 
 const cbor = new Encoder({ useRecords: false, mapsAsObjects: true });
 
@@ -52,12 +53,12 @@ describe("actors over HTTP", () => {
     assert.equal(await h.client.counter.get("room-1").get(), 6, "a string key equals a one-part array key");
   });
 
-  test("create fails with actor_already_exists; get and getForId fail with actor_not_found", async () => {
+  test("create fails with actor_already_exists; get and getForId fail with actor/not_found", async () => {
     const handle = await h.client.counter.create(["unique"]);
     assert.equal(await handle.increment(2), 2);
     await assert.rejects(h.client.counter.create(["unique"]), (e: ActorError) => e.code === "actor_already_exists" && e.status === 409);
-    await assert.rejects(h.client.counter.get(["missing"]).get(), (e: ActorError) => e.code === "actor_not_found" && e.status === 404);
-    await assert.rejects(h.client.counter.getForId("doesnotexist").get(), (e: ActorError) => e.code === "actor_not_found" && e.status === 404);
+    await assert.rejects(h.client.counter.get(["missing"]).get(), (e: ActorError) => e.group === "actor" && e.code === "not_found" && e.status === 404);
+    await assert.rejects(h.client.counter.getForId("doesnotexist").get(), (e: ActorError) => e.group === "actor" && e.code === "not_found" && e.status === 404);
   });
 
   test("create passes input to createState", async () => {
@@ -69,10 +70,9 @@ describe("actors over HTTP", () => {
   test("distinct keys are distinct actors; concurrent getOrCreate of one key makes one actor", async () => {
     const ids = await Promise.all(Array.from({ length: 20 }, () => h.client.counter.getOrCreate(["race"]).resolve()));
     assert.equal(new Set(ids).size, 1);
-    const raw = await Promise.all(
-      Array.from({ length: 10 }, () => http(`${h.url}/actors`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ name: "counter", key: ["race2"] }) })),
-    );
-    assert.equal(new Set(raw.map((r) => r.body.actor.actorId)).size, 1);
+    const raw = await Promise.all(Array.from({ length: 10 }, () => putActor(h.url, "counter", ["race2"])));
+    assert.deepEqual(raw.map((r) => r.status), Array(10).fill(200));
+    assert.equal(new Set(raw.map((r) => r.body.actor.actor_id)).size, 1);
     assert.equal(raw.filter((r) => r.body.created).length, 1, "exactly one request created it");
     assert.notEqual(await h.client.counter.getOrCreate(["race", "x"]).resolve(), ids[0]);
   });
@@ -91,7 +91,7 @@ describe("actors over HTTP", () => {
     const handle = h.client.counter.getOrCreate(["internal"]);
     await handle.increment(1);
     const id = await handle.resolve();
-    const r = await post(`${h.url}/actors/${id}/action/crash`, { args: [] });
+    const r = await callAction(h.url, id, "crash");
     assert.equal(r.status, 500);
     assert.deepEqual(r.body, { group: "actor", code: "internal_error", message: "Internal error" });
     assert.ok(!r.text.includes("secret"), "no message or stack leaks");
@@ -100,61 +100,81 @@ describe("actors over HTTP", () => {
 
   test("bad input table", async () => {
     const id = await h.client.counter.getOrCreate(["bad-input"]).resolve();
-    const action = `${h.url}/actors/${id}/action`;
+    const action = (name: string) => gatewayUrl(h.url, id, `/action/${name}`);
 
-    const unknownName = await http(`${h.url}/actors`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ name: "nope", key: [] }) });
+    const unknownName = await putActor(h.url, "nope");
     assert.equal(unknownName.status, 404);
     assert.equal(unknownName.body.code, "actor_name_not_found");
 
-    const unknownAction = await post(`${action}/nope`, { args: [] });
+    const unknownAction = await callAction(h.url, id, "nope");
     assert.equal(unknownAction.status, 404);
     assert.equal(unknownAction.body.code, "action_not_found");
 
-    const protoAction = await post(`${action}/constructor`, { args: [] });
+    const protoAction = await callAction(h.url, id, "constructor");
     assert.equal(protoAction.status, 404, "prototype members are not actions");
 
-    const badJson = await http(`${action}/get`, { method: "POST", headers: { "content-type": "application/json" }, body: "{not json" });
+    // A body that does not decode is RivetKit's request/invalid, in the request's encoding.
+    const badJson = await fetchDecoded(action("get"), { method: "POST", headers: { "content-type": "application/json" }, body: "{not json" });
     assert.equal(badJson.status, 400);
-    assert.equal(badJson.body.code, "malformed_body");
+    assert.deepEqual([badJson.body.group, badJson.body.code], ["request", "invalid"]);
 
-    const badCbor = await http(`${action}/get`, { method: "POST", headers: { "content-type": "application/cbor" }, body: new Uint8Array([0xbf, 0x61]) });
+    const badCbor = await fetchDecoded(action("get"), {
+      method: "POST",
+      headers: { "content-type": "application/octet-stream", "x-rivet-encoding": "cbor" },
+      body: new Uint8Array([0xbf, 0x61]),
+    });
     assert.equal(badCbor.status, 400);
-    assert.equal(badCbor.body.code, "malformed_body");
+    assert.equal(badCbor.headers.get("content-type"), "application/octet-stream", "the error is in the request's encoding");
+    assert.deepEqual([badCbor.body.group, badCbor.body.code], ["request", "invalid"]);
 
-    const badUtf8 = await http(`${action}/get`, { method: "POST", headers: { "content-type": "application/json" }, body: new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]) });
+    const badUtf8 = await fetchDecoded(action("get"), { method: "POST", headers: { "content-type": "application/json" }, body: new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]) });
     assert.equal(badUtf8.status, 400);
-    assert.equal(badUtf8.body.code, "malformed_body");
+    assert.deepEqual([badUtf8.body.group, badUtf8.body.code], ["request", "invalid"]);
 
-    const argsNotArray = await post(`${action}/get`, { args: "x" });
-    assert.equal(argsNotArray.status, 400);
-    assert.equal(argsNotArray.body.code, "invalid_request");
+    // The wrong shape: the body is not an HttpActionRequest object. (A lone `args` value is one
+    // argument, as RivetKit's server reads it, so `{args: "x"}` is no longer a wrong shape.)
+    const notAnObject = await fetchDecoded(action("get"), { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(["x"]) });
+    assert.equal(notAnObject.status, 400);
+    assert.deepEqual([notAnObject.body.group, notAnObject.body.code], ["request", "invalid"]);
 
-    const tooBig = await post(`${action}/echo`, { args: ["x".repeat(70 * 1024)] });
+    const badEncoding = await callAction(h.url, id, "get", [], { headers: { "x-rivet-encoding": "xml" } });
+    assert.equal(badEncoding.status, 400);
+    assert.deepEqual([badEncoding.body.group, badEncoding.body.code], ["encoding", "invalid"]);
+
+    const tooBig = await callAction(h.url, id, "echo", ["x".repeat(70 * 1024)]);
     assert.equal(tooBig.status, 413);
     assert.equal(tooBig.body.code, "body_too_large");
 
-    const wrongType = await http(`${action}/get`, { method: "POST", headers: { "content-type": "application/xml" }, body: "<a/>" });
+    const wrongType = await http(action("get"), { method: "POST", headers: { "content-type": "application/xml" }, body: JSON.stringify({ args: [] }) });
     assert.equal(wrongType.status, 415);
     assert.equal(wrongType.body.code, "unsupported_media_type");
 
-    for (const key of [[1, 2], "x".repeat(300), Array.from({ length: 17 }, () => "a"), { a: 1 }, ["\ud800"]]) {
+    // Keys travel serialized (parts joined by "/"); the rules on the parts are unchanged.
+    for (const key of ["x".repeat(300), Array.from({ length: 17 }, () => "a").join("/"), "\ud800"]) {
       const r = await http(`${h.url}/actors`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ name: "counter", key }) });
       assert.equal(r.status, 400, `key ${JSON.stringify(key).slice(0, 40)}`);
       assert.equal(r.body.code, "invalid_key");
     }
+    // A key that is not a serialized key at all is a malformed request.
+    for (const key of [[1, 2], { a: 1 }, ["a"]]) {
+      const r = await http(`${h.url}/actors`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ name: "counter", key }) });
+      assert.equal(r.status, 400, `key ${JSON.stringify(key)}`);
+      assert.deepEqual([r.body.group, r.body.code], ["request", "invalid"]);
+    }
 
-    const timedOut = await post(`${action}/slow`, { args: [2000] });
+    const timedOut = await callAction(h.url, id, "slow", [2000]);
     assert.equal(timedOut.status, 408);
     assert.equal(timedOut.body.code, "action_timed_out");
     // The actor restarted from its last committed state and still answers.
-    assert.equal((await post(`${action}/get`, { args: [] })).body.output, 0);
+    assert.equal((await callAction(h.url, id, "get")).body.output, 0);
 
     const unknownRoute = await http(`${h.url}/nothing/here`);
     assert.equal(unknownRoute.status, 404);
     assert.equal(unknownRoute.body.code, "route_not_found");
 
-    const connectOverHttp = await http(`${h.url}/actors/${id}/connect`);
+    const connectOverHttp = await http(gatewayUrl(h.url, id, "/connect"));
     assert.equal(connectOverHttp.status, 426);
+    assert.equal(connectOverHttp.body.code, "upgrade_required");
   });
 
   test("calls waiting behind a timed-out action run on the restarted actor", async () => {
@@ -166,15 +186,15 @@ describe("actors over HTTP", () => {
     assert.deepEqual(inc, { status: "fulfilled", value: 11 });
   });
 
-  test("CBOR on request, for bodies and responses", async () => {
+  test("CBOR on request (x-rivet-encoding: cbor), for bodies and responses", async () => {
     const id = await h.client.counter.getOrCreate(["cbor"]).resolve();
-    const res = await fetch(`${h.url}/actors/${id}/action/echo`, {
+    const res = await fetch(gatewayUrl(h.url, id, "/action/echo"), {
       method: "POST",
-      headers: { "content-type": "application/cbor", accept: "application/cbor" },
+      headers: { "content-type": "application/octet-stream", "x-rivet-encoding": "cbor" },
       body: cbor.encode({ args: [new Map([["a", 1]])] }) as Uint8Array as BodyInit,
     });
     assert.equal(res.status, 200);
-    assert.equal(res.headers.get("content-type"), "application/cbor");
+    assert.equal(res.headers.get("content-type"), "application/octet-stream");
     const out = cbor.decode(new Uint8Array(await res.arrayBuffer())) as { output: Map<string, number> };
     assert.ok(out.output instanceof Map);
     assert.equal(out.output.get("a"), 1);

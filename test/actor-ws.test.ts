@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
+import http from "node:http";
 import { after, before, describe, test } from "node:test";
-import WebSocket from "ws";
 import { actor, UserError } from "../src/index.js";
 import { ActorError } from "../src/client/index.js";
 import { startServer, waitFor } from "./helpers/harness.js";
+import { callAction, WireConn } from "./helpers/wire.js";
 
 const log: string[] = [];
 
@@ -96,7 +97,7 @@ describe("connections and events over WebSocket", () => {
     await assert.rejects(conn.ready(), (e: ActorError) => e.code === "banned" && e.message === "you are banned");
     const info = await closed;
     assert.equal(info.code, 4403);
-    assert.match(info.reason, /^banned: you are banned/);
+    assert.match(info.reason, /^user\.banned#you are banned/);
     assert.equal(errors.length, 1);
     await assert.rejects(conn.say("hi"), (e: ActorError) => e.code === "banned");
   });
@@ -116,26 +117,54 @@ describe("connections and events over WebSocket", () => {
     const good = h.client.room.getOrCreate(["r4"]).connect({ params: { user: "ada" } });
     await good.ready();
     const actorId = await h.client.room.getOrCreate(["r4"]).resolve();
-    const wsUrl = `${h.url.replace("http", "ws")}/actors/${actorId}/connect`;
-    const params = Buffer.from(JSON.stringify({ user: "raw" })).toString("base64url");
-    for (const frame of ["{not json", JSON.stringify({ t: "bogus" }), JSON.stringify({ t: "action", id: -1, name: "say" }), "x".repeat(20 * 1024)]) {
-      const ws = new WebSocket(wsUrl, ["troupe", `troupe.params.${params}`]);
-      await new Promise((r) => ws.once("open", r));
-      const closed = new Promise<{ code: number; reason: string }>((r) => ws.once("close", (code, reason) => r({ code, reason: reason.toString() })));
-      ws.send(frame);
-      const info = await closed;
+    const frames = [
+      "{not json",
+      JSON.stringify({ body: { tag: "Bogus", val: {} } }),
+      JSON.stringify({ body: { tag: "ActionRequest", val: { id: -1, name: "say", args: [] } } }),
+      "x".repeat(20 * 1024),
+    ];
+    for (const frame of frames) {
+      const raw = new WireConn(h.url, actorId, { params: { user: "raw" } });
+      await new Promise((r) => raw.ws.once("open", r));
+      raw.ws.send(frame);
+      const info = await raw.closed;
       assert.ok([1007, 1009].includes(info.code), `close code ${info.code} for ${frame.slice(0, 20)}`);
-      if (info.code === 1007) assert.match(info.reason, /^malformed_message/);
+      if (info.code === 1007) assert.match(info.reason, /^request\.invalid#/);
     }
     assert.equal(await good.say("still here"), 1, "other connections are unaffected");
     await good.dispose();
   });
 
   test("params travel in the subprotocol, never in the URL; an unknown actor id is refused", async () => {
-    const ws = new WebSocket(`${h.url.replace("http", "ws")}/actors/nosuchactor/connect`, ["troupe"]);
-    const info = await new Promise<{ code: number; reason: string }>((r) => ws.once("close", (code, reason) => r({ code, reason: reason.toString() })));
+    const conn = new WireConn(h.url, "nosuchactor");
+    const info = await conn.closed;
     assert.equal(info.code, 4404);
-    assert.match(info.reason, /^actor_not_found/);
+    assert.match(info.reason, /^actor\.not_found#/);
+    const refusal = await conn.next((f) => f.tag === "Error");
+    assert.deepEqual([refusal.val.group, refusal.val.code, refusal.val.actionId], ["actor", "not_found", null], "a connection error, not an action's");
+  });
+
+  test("a connection that does not offer the `rivet` subprotocol is refused before the upgrade", async () => {
+    const id = (await h.client.room.getOrCreate(["no-rivet"]).resolve()) as string;
+    for (const protocols of [[], ["troupe"], ["rivet_encoding.json"]]) {
+      const conn = new WireConn(h.url, id, { protocols });
+      const info = await conn.closed;
+      assert.equal(info.code, 1006, `${JSON.stringify(protocols)}: the handshake fails`);
+      assert.equal(conn.frames.length, 0, `${JSON.stringify(protocols)}: no frame, not even Init`);
+    }
+    // The refusal is an HTTP answer in the error shape.
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = http.get(`${h.url}/gateway/${id}/connect`, { headers: { connection: "Upgrade", upgrade: "websocket", "sec-websocket-version": "13", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==" } });
+      req.on("response", (res) => {
+        let body = "";
+        res.on("data", (d) => (body += d)).on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on("upgrade", () => reject(new Error("upgraded without the rivet subprotocol")));
+      req.on("error", reject);
+    });
+    assert.equal(answer.status, 400);
+    const body = JSON.parse(answer.body) as { group: string; code: string };
+    assert.deepEqual([body.group, body.code], ["request", "invalid"]);
   });
 
   test("unknown action over a connection is an error reply, not a disconnect", async () => {
@@ -156,6 +185,10 @@ describe("outputs the wire cannot carry", () => {
         a.self = a;
         return a;
       },
+      // A class instance: RivetKit's value conventions carry plain values, bigints, bytes, Sets, Maps and Dates only.
+      instance: () => new (class Point {
+        x = 1;
+      })(),
       big: () => 10n,
       fine: () => "ok",
     },
@@ -165,12 +198,17 @@ describe("outputs the wire cannot carry", () => {
     try {
       const conn = h.client.odd.getOrCreate(["x"]).connect();
       await assert.rejects((conn as any).cyclic(), (e: ActorError) => e.code === "internal_error");
-      await assert.rejects((conn as any).big(), (e: ActorError) => e.code === "internal_error");
+      await assert.rejects((conn as any).instance(), (e: ActorError) => e.code === "internal_error");
+      // A bigint is no longer such an output: it travels as ["$BigInt", "10"].
+      assert.equal(await (conn as any).big(), 10n);
       assert.equal(await (conn as any).fine(), "ok");
       await conn.dispose();
-      const http = await fetch(`${h.url}/actors/${await h.client.odd.getOrCreate(["x"]).resolve()}/action/cyclic`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
-      assert.equal(http.status, 500);
-      assert.equal(((await http.json()) as { code: string }).code, "internal_error");
+      const id = await h.client.odd.getOrCreate(["x"]).resolve();
+      for (const name of ["cyclic", "instance"]) {
+        const http = await callAction(h.url, id, name);
+        assert.equal(http.status, 500, name);
+        assert.equal(http.body.code, "internal_error", name);
+      }
     } finally {
       await h.close();
     }

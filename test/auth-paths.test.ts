@@ -4,6 +4,7 @@ import WebSocket from "ws";
 import { actor, UserError } from "../src/index.js";
 import type { ActorError } from "../src/client/index.js";
 import { startServer } from "./helpers/harness.js";
+import { callAction, gatewayUrl, sendQueue, type WireResponse } from "./helpers/wire.js";
 
 // One auth path: every way of calling an actor passes onBeforeConnect with the caller's params
 // (over HTTP from the x-rivet-conn-params header, never from the URL), and a refusal is a 403
@@ -49,19 +50,19 @@ const cases: Array<[string, unknown, Outcome]> = [
 
 const header = (params: unknown): Record<string, string> => (params === undefined ? {} : { "x-rivet-conn-params": JSON.stringify(params) });
 
-async function outcome(res: Response): Promise<Outcome> {
-  const text = await res.text();
-  if (res.ok) return { status: res.status };
-  return { status: res.status, code: (JSON.parse(text) as { code: string }).code };
+async function outcome(res: Response | WireResponse): Promise<Outcome> {
+  const body = res instanceof Response ? await res.text().then((t) => (res.ok ? undefined : (JSON.parse(t) as { code: string }))) : (res.body as { code: string });
+  if (res.status === 200) return { status: res.status };
+  return { status: res.status, code: body?.code };
 }
 
 /** Opens a WebSocket; resolves with the first message, or the close code and reason. */
 function openWs(url: string, opts: { headers?: Record<string, string>; protocols?: string[] }): Promise<{ message?: string; close?: [number, string] }> {
   return new Promise((resolve) => {
-    const ws = new WebSocket(url, opts.protocols ?? [], { headers: opts.headers });
+    const ws = new WebSocket(url, opts.protocols ?? ["rivet"], { headers: opts.headers });
     ws.on("message", (d) => {
       const text = d.toString();
-      // The Troupe protocol's init frame means admitted.
+      // The protocol's Init frame (or the raw socket's first message) means admitted.
       resolve({ message: text });
       ws.close();
     });
@@ -75,15 +76,14 @@ describe("one auth path for every way in", () => {
     const h = await startServer({ use: { vault, caller } });
     try {
       const id = await h.client.vault.getOrCreate(["v"]).resolve();
-      const base = `${h.url}/actors/${id}`;
-      const ws = base.replace("http", "ws");
+      const ws = gatewayUrl(h.url, id, "").replace("http", "ws");
       for (const [what, params, want] of cases) {
-        const json = { "content-type": "application/json", ...header(params) };
-        const action = await outcome(await fetch(`${base}/action/whoami`, { method: "POST", headers: json, body: "{}" }));
+        const action = await outcome(await callAction(h.url, id, "whoami", [], { params }));
         assert.deepEqual(action, want, `HTTP action, ${what}`);
-        const send = await outcome(await fetch(`${base}/queue/inbox`, { method: "POST", headers: json, body: JSON.stringify({ body: 1, wait: true }) }));
-        assert.deepEqual(send, want, `queue send, ${what}`);
-        const raw = await outcome(await fetch(`${base}/request/x`, { headers: header(params) }));
+        const sent = await sendQueue(h.url, id, "inbox", 1, { wait: true, params });
+        assert.deepEqual(await outcome(sent), want, `queue send, ${what}`);
+        if (want.status === 200) assert.equal(sent.body.status, "completed", `queue send, ${what}`);
+        const raw = await outcome(await fetch(gatewayUrl(h.url, id, "/request/x"), { headers: header(params) }));
         assert.deepEqual(raw, want, `raw request, ${what}`);
         const rawWs = await openWs(`${ws}/websocket/x`, { headers: header(params) });
         if (want.status === 200) assert.equal(rawWs.message, "raw hello", `raw WebSocket, ${what}`);
@@ -109,13 +109,16 @@ describe("one auth path for every way in", () => {
       assert.deepEqual(await v.whoami(), { who: GOOD.token, params: GOOD });
       const id = await v.resolve();
       // Params in the URL are never read: they would end up in access logs.
-      const viaUrl = await fetch(`${h.url}/actors/${id}/action/whoami?params=${encodeURIComponent(JSON.stringify(GOOD))}`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: "{}",
-      });
-      assert.equal(viaUrl.status, 403);
-      const bad = await fetch(`${h.url}/actors/${id}/action/whoami`, { method: "POST", headers: { "content-type": "application/json", "x-rivet-conn-params": "{not json" }, body: "{}" });
+      const query = encodeURIComponent(JSON.stringify(GOOD));
+      for (const param of ["params", "conn_params", "rvt-conn-params", "x-rivet-conn-params"]) {
+        const viaUrl = await fetch(gatewayUrl(h.url, id, `/action/whoami?${param}=${query}`), {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ args: [] }),
+        });
+        assert.equal(viaUrl.status, 403, `?${param}=`);
+      }
+      const bad = await callAction(h.url, id, "whoami", [], { headers: { "x-rivet-conn-params": "{not json" } });
       assert.deepEqual(await outcome(bad), { status: 400, code: "malformed_body" });
     } finally {
       await h.close();

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import WebSocket from "ws";
 import { actor } from "../src/index.js";
 import { startServer } from "./helpers/harness.js";
+import { WireConn } from "./helpers/wire.js";
 
 const firehose = actor({
   state: {},
@@ -19,10 +19,11 @@ test("a client that stops reading is cut off at the buffer cap with a reason; ot
   const h = await startServer({ use: { firehose } });
   try {
     const id = await h.client.firehose.getOrCreate(["f"]).resolve();
-    const slow = new WebSocket(`${h.url.replace("http", "ws")}/actors/${id}/connect`, ["troupe"]);
-    await new Promise((r) => slow.once("open", r));
-    const closed = new Promise<{ code: number; reason: string }>((r) => slow.once("close", (code, reason) => r({ code, reason: reason.toString() })));
-    slow.send(JSON.stringify({ t: "sub", event: "data" }));
+    const conn = new WireConn(h.url, id);
+    await conn.ready();
+    const slow = conn.ws;
+    const closed = conn.closed;
+    conn.subscribe("data");
     await new Promise((r) => setTimeout(r, 50));
     // Stop reading: the kernel buffers fill, then the server's own buffer grows past its cap.
     (slow as unknown as { _socket: { pause(): void } })._socket.pause();
@@ -33,7 +34,7 @@ test("a client that stops reading is cut off at the buffer cap with a reason; ot
     (slow as unknown as { _socket: { resume(): void } })._socket.resume();
     const info = await closed;
     assert.equal(info.code, 1008);
-    assert.match(info.reason, /^backpressure/);
+    assert.match(info.reason, /^connection\.backpressure#/);
     assert.ok(process.memoryUsage().rss - memBefore < 512 * 1024 * 1024, "server memory stayed bounded");
     assert.equal(await healthy.blast(1, 10), 1, "the healthy connection is unaffected");
     await healthy.dispose();

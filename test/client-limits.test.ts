@@ -3,6 +3,7 @@ import net from "node:net";
 import { after, before, describe, test } from "node:test";
 import WebSocket from "ws";
 import { createClient } from "../src/client/index.js";
+import { jsonParseCompat, jsonStringifyCompat } from "../src/client/protocol/json-compat.js";
 import type { LimitsRegistry } from "./fixtures/limits-server.js";
 import { startChild, type ChildServer } from "./helpers/child-server.js";
 
@@ -40,22 +41,28 @@ interface Closed {
 interface Opened {
   ws: WebSocket;
   closed: Promise<Closed>;
-  /** The first frame from the server (`init`), caught even if it arrives with the handshake. */
+  /** The first frame from the server (`Init`), caught even if it arrives with the handshake. */
   init: Promise<unknown>;
-  /** Every later frame, parsed. */
+  /** Every later frame's `body`, parsed (`{tag, val}`, ids as bigint). */
   messages: any[];
 }
 
-/** Opens a WebSocket from `localAddress`; resolves once it opened. */
+/** A client frame `{body: {tag, val}}`, as JSON text. */
+const frame = (tag: "ActionRequest" | "SubscriptionRequest", val: Record<string, unknown>): string => jsonStringifyCompat({ body: { tag, val } });
+const call = (id: number, name: string, args: unknown[] = []) => frame("ActionRequest", { id: BigInt(id), name, args });
+const subscription = (eventName: string, subscribe: boolean) => frame("SubscriptionRequest", { eventName, subscribe });
+const connectPath = (actorId: string) => `/gateway/${encodeURIComponent(actorId)}/connect`;
+
+/** Opens a connection socket from `localAddress`; resolves once it opened. */
 function open(path: string, localAddress: string, headers: Record<string, string> = {}): Promise<Opened> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`${url.replace("http", "ws")}${path}`, ["troupe"], { localAddress, headers });
+    const ws = new WebSocket(`${url.replace("http", "ws")}${path}`, ["rivet", "rivet_encoding.json"], { localAddress, headers });
     const closed = new Promise<Closed>((r) => ws.once("close", (code, reason) => r({ code, reason: reason.toString() })));
     const messages: any[] = [];
     let first: ((frame: unknown) => void) | undefined;
     const init = new Promise((r) => (first = r));
     ws.on("message", (d) => {
-      if (!first) return void messages.push(JSON.parse(d.toString()));
+      if (!first) return void messages.push((jsonParseCompat(d.toString()) as { body: unknown }).body);
       first(d);
       first = undefined;
     });
@@ -102,26 +109,26 @@ after(async () => {
 describe("per-connection caps", () => {
   test("frames before admission: closed 1008 too_many_early_frames", async () => {
     const id = await client.gate.getOrCreate(["early"]).resolve();
-    const params = { "x-troupe-conn-params": JSON.stringify({ holdMs: 2_000 }) };
-    const { ws, closed } = await open(`/actors/${id}/connect`, "127.0.0.3", params);
-    const pushing = push(ws, (i) => JSON.stringify({ t: "action", id: i, name: "ping", args: ["x".repeat(16 * 1024)] }));
+    const params = { "x-rivet-conn-params": JSON.stringify({ holdMs: 2_000 }) };
+    const { ws, closed } = await open(connectPath(id), "127.0.0.3", params);
+    const pushing = push(ws, (i) => call(i, "ping", ["x".repeat(16 * 1024)]));
     await served("during an early-frame flood");
     const [sent, info] = await Promise.all([pushing, closed]);
     assert.equal(info.code, 1008);
-    assert.match(info.reason, /^too_many_early_frames: /);
+    assert.match(info.reason, /^connection\.too_many_early_frames#/);
     assert.ok(sent < PUSH_BYTES, `cut before the whole push (${sent} bytes sent)`);
     await served("after");
   });
 
   test("pending calls: closed 1008 too_many_pending_calls", async () => {
     const id = await client.slow.getOrCreate(["pending"]).resolve();
-    const { ws, closed, init } = await open(`/actors/${id}/connect`, "127.0.0.3");
+    const { ws, closed, init } = await open(connectPath(id), "127.0.0.3");
     await init; // frames from here on are calls
-    const pushing = push(ws, (i) => JSON.stringify({ t: "action", id: i, name: "wait", args: [5_000, "x".repeat(16 * 1024)] }));
+    const pushing = push(ws, (i) => call(i, "wait", [5_000, "x".repeat(16 * 1024)]));
     await served("during a call flood");
     const [sent, info] = await Promise.all([pushing, closed]);
     assert.equal(info.code, 1008);
-    assert.match(info.reason, /^too_many_pending_calls: /);
+    assert.match(info.reason, /^connection\.too_many_pending_calls#/);
     assert.ok(sent < PUSH_BYTES, `cut before the whole push (${sent} bytes sent)`);
     await served("after");
   });
@@ -136,25 +143,25 @@ describe("per-connection caps", () => {
 
   test("subscriptions: closed 1008 too_many_subscriptions; re-subscribing one event costs nothing", async () => {
     const id = await client.gate.getOrCreate(["subs"]).resolve();
-    const same = await open(`/actors/${id}/connect`, "127.0.0.3");
+    const same = await open(connectPath(id), "127.0.0.3");
     await same.init;
-    for (let i = 0; i < LIMITS.maxSubscriptions * 4; i++) same.ws.send(JSON.stringify({ t: "sub", event: "one" }));
+    for (let i = 0; i < LIMITS.maxSubscriptions * 4; i++) same.ws.send(subscription("one", true));
     for (let i = 0; i < LIMITS.maxSubscriptions * 4; i++) {
-      same.ws.send(JSON.stringify({ t: "sub", event: `e${i % 4}` }));
-      same.ws.send(JSON.stringify({ t: "unsub", event: `e${i % 4}` }));
+      same.ws.send(subscription(`e${i % 4}`, true));
+      same.ws.send(subscription(`e${i % 4}`, false));
     }
-    same.ws.send(JSON.stringify({ t: "action", id: 1, name: "ping" }));
+    same.ws.send(call(1, "ping"));
     while (same.messages.length === 0 && same.ws.readyState === same.ws.OPEN) await new Promise((r) => setTimeout(r, 5));
-    assert.deepEqual(same.messages, [{ t: "reply", id: 1, output: "pong" }], "still open");
+    assert.deepEqual(same.messages, [{ tag: "ActionResponse", val: { id: 1n, output: "pong" } }], "still open");
     same.ws.close();
 
-    const { ws, closed, init } = await open(`/actors/${id}/connect`, "127.0.0.3");
+    const { ws, closed, init } = await open(connectPath(id), "127.0.0.3");
     await init;
-    const pushing = push(ws, (i) => JSON.stringify({ t: "sub", event: `${i}-${"e".repeat(240)}` }));
+    const pushing = push(ws, (i) => subscription(`${i}-${"e".repeat(240)}`, true));
     await served("during a subscription flood");
     const [sent, info] = await Promise.all([pushing, closed]);
     assert.equal(info.code, 1008);
-    assert.match(info.reason, /^too_many_subscriptions: /);
+    assert.match(info.reason, /^connection\.too_many_subscriptions#/);
     assert.ok(sent < PUSH_BYTES);
     await served("after");
   });
@@ -164,19 +171,19 @@ describe("connection caps", () => {
   test("WebSockets per address: the one past the cap is closed 1008 too_many_connections; other addresses connect", async () => {
     const id = await client.gate.getOrCreate(["per-address"]).resolve();
     const held: Opened[] = [];
-    for (let i = 0; i < LIMITS.maxWebSocketsPerAddress; i++) held.push(await open(`/actors/${id}/connect`, "127.0.0.4"));
-    const extra = await open(`/actors/${id}/connect`, "127.0.0.4");
+    for (let i = 0; i < LIMITS.maxWebSocketsPerAddress; i++) held.push(await open(connectPath(id), "127.0.0.4"));
+    const extra = await open(connectPath(id), "127.0.0.4");
     const info = await extra.closed;
     assert.equal(info.code, 1008);
-    assert.match(info.reason, /^too_many_connections: /);
-    const other = await open(`/actors/${id}/connect`, "127.0.0.5");
+    assert.match(info.reason, /^connection\.too_many_connections#/);
+    const other = await open(connectPath(id), "127.0.0.5");
     assert.equal(other.ws.readyState, other.ws.OPEN, "another address is not affected");
     await served("with one address at its cap");
     other.ws.close();
     for (const h of held) h.ws.close();
     await Promise.all(held.map((h) => h.closed));
     // Freed: the address may connect again.
-    const again = await open(`/actors/${id}/connect`, "127.0.0.4");
+    const again = await open(connectPath(id), "127.0.0.4");
     assert.equal(again.ws.readyState, again.ws.OPEN);
     again.ws.close();
     await again.closed;
@@ -188,7 +195,7 @@ describe("connection caps", () => {
     let refusal: Closed | undefined;
     for (let a = 10; !refusal && a < 20; a++) {
       for (let i = 0; i < LIMITS.maxWebSocketsPerAddress && !refusal; i++) {
-        const c = await open(`/actors/${id}/connect`, `127.0.0.${a}`);
+        const c = await open(connectPath(id), `127.0.0.${a}`);
         const first = await Promise.race([c.closed, new Promise<undefined>((r) => setTimeout(r, 30))]);
         if (first) refusal = first;
         else held.push(c);
@@ -196,7 +203,7 @@ describe("connection caps", () => {
     }
     assert.ok(refusal, "a connection was refused");
     assert.equal(refusal.code, 1013);
-    assert.match(refusal.reason, /^server_at_capacity: /);
+    assert.match(refusal.reason, /^server\.server_at_capacity#/);
     assert.equal(held.length + 1, LIMITS.maxWebSockets, "the good client's connection plus the hostile ones fill the server");
     await served("at capacity (over the connection it already had)");
     for (const h of held) h.ws.close();

@@ -8,7 +8,8 @@ import { actor, setup } from "../src/index.js";
 import { MemoryStore } from "../src/storage/memory-store.js";
 import type { StoredAlarm } from "../src/storage/types.js";
 import { parseSamples } from "./helpers/exposition.js";
-import { post, quietLogger, sleep, startServer, tempDir, waitFor } from "./helpers/harness.js";
+import { quietLogger, sleep, startServer, tempDir, waitFor } from "./helpers/harness.js";
+import { actorId, callAction, gatewayUrl } from "./helpers/wire.js";
 
 // Bugs of the core that need a real file, a real socket or a registry's start to show; the rest
 // are regressions of the simulation (test/simulation.test.ts). Each names the issue it guards.
@@ -33,8 +34,8 @@ describe("core regressions", () => {
     });
     const s = await startServer({ use: { ledger }, storage: { dataDir: tempDir() } });
     try {
-      const id = (await post(`${s.url}/actors`, { name: "ledger", key: ["a"] })).body.actor.actorId;
-      const hung = await post(`${s.url}/actors/${id}/action/insertThenHang`, { args: [] });
+      const id = await actorId(s.url, "ledger", ["a"]);
+      const hung = await callAction(s.url, id, "insertThenHang");
       assert.equal(hung.body.code, "action_timed_out");
       // A 10 ms timer measures whether the event loop is blocked by SQLite's busy wait.
       const timer = (async () => {
@@ -42,11 +43,11 @@ describe("core regressions", () => {
         await sleep(10);
         return performance.now() - t;
       })();
-      const next = await post(`${s.url}/actors/${id}/action/insert`, { args: [2] });
+      const next = await callAction(s.url, id, "insert", [2]);
       assert.equal(next.status, 200, JSON.stringify(next.body));
       assert.ok((await timer) < 1000, `a 10 ms timer fired after ${await timer} ms`);
       // The abandoned turn's insert rolled back with it.
-      assert.deepEqual((await post(`${s.url}/actors/${id}/action/rows`, { args: [] })).body.output, [2]);
+      assert.deepEqual((await callAction(s.url, id, "rows")).body.output, [2]);
     } finally {
       await s.close();
     }
@@ -68,7 +69,7 @@ describe("core regressions", () => {
     const health = async () => (await registry.handler(new Request("http://x/health"))).status;
     await assert.rejects(registry.start(), /alarm table unreadable/);
     // Nothing is served from the failed start: the next use starts again from scratch.
-    const pending = registry.handler(new Request("http://x/actors", { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ name: "counter", key: ["k"] }) }));
+    const pending = registry.handler(new Request("http://x/actors", { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ name: "counter", key: "k" }) }));
     await sleep(50);
     assert.equal(await health(), 503, "health is 503 while the alarms are being loaded");
     releaseLoad();
@@ -92,14 +93,15 @@ describe("core regressions", () => {
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     const base = `127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
-      // The id does not exist: the answer must be actor_not_found after the start, not server_stopping before it.
-      const ws = new WebSocket(`ws://${base}/actors/nope/connect`, ["troupe"]);
+      // The id does not exist: the answer must be actor/not_found after the start, not server_stopping before it.
+      const ws = new WebSocket(`ws://${base}/gateway/nope/connect`, ["rivet", "rivet_encoding.json"]);
       const first = await new Promise<string>((resolve, reject) => {
         ws.once("message", (d) => resolve(String(d)));
         ws.once("unexpected-response", (_req, res) => reject(new Error(`upgrade refused with ${res.statusCode}`)));
         ws.once("error", reject);
       });
-      assert.equal(JSON.parse(first).code, "actor_not_found");
+      const refusal = (JSON.parse(first) as { body: { tag: string; val: { group: string; code: string } } }).body;
+      assert.deepEqual([refusal.tag, refusal.val.group, refusal.val.code], ["Error", "actor", "not_found"]);
       ws.close();
     } finally {
       await registry.shutdown();
@@ -121,9 +123,9 @@ describe("core regressions", () => {
     });
     const s = await startServer({ use: { napper } });
     try {
-      const id = (await post(`${s.url}/actors`, { name: "napper", key: ["a"] })).body.actor.actorId;
-      await post(`${s.url}/actors/${id}/action/nap`, { args: [] });
-      const r = await post(`${s.url}/actors/${id}/action/inc`, { args: [] });
+      const id = await actorId(s.url, "napper", ["a"]);
+      await callAction(s.url, id, "nap");
+      const r = await callAction(s.url, id, "inc");
       assert.equal(r.status, 200, JSON.stringify(r.body));
       assert.equal(r.body.output, 1);
     } finally {
@@ -142,9 +144,9 @@ describe("core regressions", () => {
     });
     const s = await startServer({ use: { echo }, metrics: { token: TOKEN } });
     try {
-      const id = (await post(`${s.url}/actors`, { name: "echo", key: ["a"] })).body.actor.actorId;
+      const id = await actorId(s.url, "echo", ["a"]);
       await s.registry.start().then((m) => m.live(id) && m.stop(m.live(id)!, "sleep"));
-      const ws = new WebSocket(`${s.url.replace("http", "ws")}/actors/${id}/websocket/`);
+      const ws = new WebSocket(gatewayUrl(s.url, id, "/websocket/").replace("http", "ws"), ["rivet"]);
       await new Promise((r) => ws.once("open", r));
       ws.close();
       // Let the 200 ms wake finish: the gauge used to read 0 until then and 1 forever after.

@@ -36,7 +36,7 @@ const everything = actor({
   },
 });
 
-test("c.destroy() removes state, KV, SQL, queue and alarms; the id is then actor_not_found", async () => {
+test("c.destroy() removes state, KV, SQL, queue and alarms; the id is then actor/not_found", async () => {
   const dataDir = tempDir();
   const h = await startServer({ use: { everything }, storage: { driver: "sqlite", dataDir } });
   try {
@@ -47,9 +47,9 @@ test("c.destroy() removes state, KV, SQL, queue and alarms; the id is then actor
     assert.ok(fs.existsSync(dbFile));
     await a.destroy();
     await waitFor(() => events.includes("destroy:gone"), 2000, "onDestroy");
-    await waitFor(async () => (await h.client.everything.getForId(id).inspect().then(() => false, (e: ActorError) => e.code === "actor_not_found")), 2000, "actor_not_found");
+    await waitFor(async () => (await h.client.everything.getForId(id).inspect().then(() => false, (e: ActorError) => e.group === "actor" && e.code === "not_found")), 2000, "actor/not_found");
     assert.ok(!fs.existsSync(dbFile), "the SQL database file is removed");
-    await assert.rejects(h.client.everything.getForId(id).send("inbox", 1), (e: ActorError) => e.code === "actor_not_found");
+    await assert.rejects(h.client.everything.getForId(id).send("inbox", 1), (e: ActorError) => e.group === "actor" && e.code === "not_found");
 
     // Nothing of it is left in the store.
     const db = new Database(path.join(dataDir, "troupe.db"), { readonly: true });

@@ -2,14 +2,14 @@ import { STATUS_CODES, type IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { WebSocketServer, type WebSocket } from "ws";
-import { errors, type TroupeError } from "../common/errors.js";
+import { errors, TroupeError } from "../common/errors.js";
 import type { ActorGateway } from "../runtime/gateway.js";
 import { AddressTally } from "./address-tally.js";
 import { upgradeAddress, type ClientAddressFn } from "./client-address.js";
 import { Heartbeat } from "./heartbeat.js";
 import { DEFAULT_LIMITS, type Limits } from "./limits.js";
 import { originAllowed, type CorsPolicy } from "./origin.js";
-import { RIVET_SUBPROTOCOL } from "./rivet/ws-protocols.js";
+import { offeredProtocols, RIVET_SUBPROTOCOL } from "./rivet/ws-protocols.js";
 import { readRivetUpgrade, rivetUpgradePath, serveRivetUpgrade } from "./rivet/ws-upgrade.js";
 import { closeWith, type Refuse } from "./ws-caps.js";
 
@@ -84,6 +84,10 @@ export function createUpgradeHandler(deps: WebSocketDeps, basePath = "/") {
     }
     // A bad address or subprotocol is closed after the upgrade, with a reason the client reads.
     const rivet = readRivetUpgrade(rivetPath, url, req);
+    // A connection's frames are the protocol's: a client that does not offer it cannot read them.
+    if (!(rivet instanceof TroupeError) && rivet.kind === "connect" && !offeredProtocols(req.headers["sec-websocket-protocol"]).includes(RIVET_SUBPROTOCOL)) {
+      return rejectUpgrade(socket, errors.rivetInvalidRequest("a connection must offer the `rivet` subprotocol"));
+    }
     const address = upgradeAddress(req, deps.clientAddress);
     wss.handleUpgrade(req, socket, head, (ws) => {
       const refusal = tally.admit(address);

@@ -44,13 +44,17 @@ function oneSegment(rest: string, prefix: string): string | undefined {
   }
 }
 
-/** What a page on another site may send without a CORS preflight: never an actor call. */
-const SIMPLE_TYPES = new Set(["text/plain", "application/x-www-form-urlencoded", "multipart/form-data"]);
+/**
+ * The types an action or queue send may declare (both clients send one of them). Any other,
+ * or none, is refused: text/plain, a form, multipart or an undeclared body is what a page on
+ * another site can send without a CORS preflight.
+ */
+const BODY_TYPES = new Set(["application/json", "application/octet-stream"]);
 
 function requirePost(request: Request): void {
   if (request.method !== "POST") throw errors.methodNotAllowed("POST");
   const mime = (request.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
-  if (SIMPLE_TYPES.has(mime)) throw errors.unsupportedMediaType(mime);
+  if (!BODY_TYPES.has(mime)) throw errors.unsupportedMediaType(mime || "(none)");
 }
 
 async function action(r: ActorRequest, name: string): Promise<Response> {
