@@ -144,6 +144,18 @@ describe("actors over HTTP", () => {
     const tooBig = await callAction(h.url, id, "echo", ["x".repeat(70 * 1024)]);
     assert.equal(tooBig.status, 413);
     assert.equal(tooBig.body.code, "body_too_large");
+    // A streamed body (chunked, no Content-Length, as RivetKit's client may send) is counted while read.
+    const streamed = (text: string) =>
+      fetchDecoded(action("echo"), {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: new ReadableStream({ start: (ctl) => (ctl.enqueue(new TextEncoder().encode(text)), ctl.close()) }),
+        duplex: "half",
+      } as RequestInit);
+    const streamedBig = await streamed(JSON.stringify({ args: ["x".repeat(70 * 1024)] }));
+    assert.deepEqual([streamedBig.status, streamedBig.body.code], [413, "body_too_large"]);
+    const streamedSmall = await streamed(JSON.stringify({ args: ["small"] }));
+    assert.deepEqual([streamedSmall.status, streamedSmall.body.output], [200, "small"]);
 
     const wrongType = await http(action("get"), { method: "POST", headers: { "content-type": "application/xml" }, body: JSON.stringify({ args: [] }) });
     assert.equal(wrongType.status, 415);

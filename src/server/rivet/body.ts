@@ -5,8 +5,16 @@ import { errors } from "../../common/errors.js";
  * be no Content-Length to check first: count while reading, and stop at the cap.
  */
 export async function readLimited(request: Request, limit: number): Promise<Uint8Array> {
-  const declared = Number(request.headers.get("content-length") ?? "0");
-  if (Number.isFinite(declared) && declared > limit) throw errors.bodyTooLarge(limit);
+  const length = request.headers.get("content-length");
+  if (length !== null) {
+    const declared = Number(length);
+    if (!Number.isFinite(declared) || declared > limit) throw errors.bodyTooLarge(limit);
+    // HTTP framing ends the body at its declared length, so reading it whole is bounded; and
+    // arrayBuffer() lets @hono/node-server read the socket directly instead of building a stream.
+    const bytes = new Uint8Array(await request.arrayBuffer());
+    if (bytes.byteLength > limit) throw errors.bodyTooLarge(limit);
+    return bytes;
+  }
   if (!request.body) return new Uint8Array(0);
   const chunks: Uint8Array[] = [];
   let total = 0;
