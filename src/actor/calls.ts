@@ -4,7 +4,7 @@ import type { StoredAlarm } from "../storage/types.js";
 import type { ActorType } from "./actor-type.js";
 import { statelessConn } from "./admission.js";
 import type { Conn } from "./conn.js";
-import { ActionContext, type ContextHost } from "./context.js";
+import type { ContextHost } from "./context.js";
 import { cbor } from "./state-codec.js";
 import type { Task } from "./task.js";
 
@@ -37,10 +37,22 @@ export function actionTask(host: CallHost, action: string, args: unknown[], via:
   if (!fn) throw errors.actionNotFound(type.name, action);
   const { conn, chain } = via;
   const admitting = conn === undefined && type.admits;
+  const { onConnect, onDisconnect } = type.config;
   return {
     label: action,
     run: admitting
-      ? async (_target, ctx) => fn(new ActionContext(host, await statelessConn(type, ctx, via.params), chain ?? []), ...args)
+      ? async (_target, ctx) => {
+          // A stateless call is a connection for the length of the call, as in RivetKit: its hooks
+          // run in the call's turn, so they commit or roll back with it.
+          const c = await statelessConn(type, ctx, via.params);
+          await onConnect?.(ctx, c);
+          try {
+            // `ctx` is the instance the task runs on: after a crash that is a fresh one, not `host`.
+            return await fn(ctx.withConn(c, chain ?? []), ...args);
+          } finally {
+            await onDisconnect?.(ctx, c);
+          }
+        }
       : (_target, ctx) => fn(ctx, ...args),
     resolve,
     reject,

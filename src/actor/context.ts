@@ -10,6 +10,8 @@ import type { Client } from "../client/types.js";
 /** What a context reads from its instance (which implements it without being imported here). */
 export interface ContextHost {
   state: unknown;
+  /** The type declares `state` or `createState`; without, `c.state` is a mistake to report. */
+  readonly hasState: boolean;
   readonly vars: unknown;
   readonly name: string;
   readonly key: readonly string[];
@@ -32,9 +34,11 @@ export class ActorContext<TState, TVars, TConnParams, TConnState> {
   constructor(protected readonly instance: ContextHost) {}
 
   get state(): TState {
+    if (!this.instance.hasState) throw errors.stateNotEnabled();
     return this.instance.state as TState;
   }
   set state(value: TState) {
+    if (!this.instance.hasState) throw errors.stateNotEnabled();
     this.instance.state = value;
   }
   get vars(): TVars {
@@ -113,6 +117,11 @@ export class ActionContext<TState, TVars, TConnParams, TConnState> extends Actor
 
   protected override get chain(): readonly string[] {
     return this.callers;
+  }
+
+  /** @internal The same actor, as seen by a call over `conn`: the instance this context is on, whichever queued the call. */
+  withConn(conn: Conn<TConnParams, TConnState>, callers: readonly string[]): ActionContext<TState, TVars, TConnParams, TConnState> {
+    return new ActionContext(this.instance, conn, callers);
   }
 }
 

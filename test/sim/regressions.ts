@@ -39,4 +39,9 @@ export const REGRESSIONS: ReadonlyArray<{ bug: string; seed: number; path: strin
     seed: 303,
     path: "416:0:1:21:1:15:20:20:24:12:41:15:21:21:28:36:42:45:45:45:45:48:46:47:49:49:50:51:45:46:46:47:48:48",
   },
+  {
+    bug: "a stateless call of an actor with an auth hook, moved to a fresh instance after a restart, ran its action on the old one (a cancel answered true for an alarm that had fired)",
+    seed: 3,
+    path: "1261",
+  },
 ];
