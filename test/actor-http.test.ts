@@ -53,10 +53,10 @@ describe("actors over HTTP", () => {
     assert.equal(await h.client.counter.get("room-1").get(), 6, "a string key equals a one-part array key");
   });
 
-  test("create fails with actor_already_exists; get and getForId fail with actor/not_found", async () => {
+  test("create fails with actor/duplicate_key; get and getForId fail with actor/not_found", async () => {
     const handle = await h.client.counter.create(["unique"]);
     assert.equal(await handle.increment(2), 2);
-    await assert.rejects(h.client.counter.create(["unique"]), (e: ActorError) => e.code === "actor_already_exists" && e.status === 409);
+    await assert.rejects(h.client.counter.create(["unique"]), (e: ActorError) => e.code === "duplicate_key" && e.status === 409);
     await assert.rejects(h.client.counter.get(["missing"]).get(), (e: ActorError) => e.group === "actor" && e.code === "not_found" && e.status === 404);
     await assert.rejects(h.client.counter.getForId("doesnotexist").get(), (e: ActorError) => e.group === "actor" && e.code === "not_found" && e.status === 404);
   });
@@ -93,7 +93,7 @@ describe("actors over HTTP", () => {
     const id = await handle.resolve();
     const r = await callAction(h.url, id, "crash");
     assert.equal(r.status, 500);
-    assert.deepEqual(r.body, { group: "actor", code: "internal_error", message: "Internal error" });
+    assert.deepEqual(r.body, { group: "actor", code: "internal_error", message: "An internal error occurred" });
     assert.ok(!r.text.includes("secret"), "no message or stack leaks");
     assert.equal(await handle.get(), 1, "the throwing action's change was rolled back");
   });

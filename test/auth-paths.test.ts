@@ -116,7 +116,9 @@ describe("one auth path for every way in", () => {
           headers: { "content-type": "application/json" },
           body: JSON.stringify({ args: [] }),
         });
-        assert.equal(viaUrl.status, 403, `?${param}=`);
+        // Refused by the hook for want of params, or (an `rvt-*` name the gateway does not know) before it.
+        const expected = param.startsWith("rvt-") ? [400, "invalid"] : [403, "connection_refused"];
+        assert.deepEqual([viaUrl.status, ((await viaUrl.json()) as { code: string }).code], expected, `?${param}=`);
       }
       const bad = await callAction(h.url, id, "whoami", [], { headers: { "x-rivet-conn-params": "{not json" } });
       assert.deepEqual(await outcome(bad), { status: 400, code: "malformed_body" });

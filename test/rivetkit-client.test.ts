@@ -147,7 +147,7 @@ describe("the real rivetkit 2.3.19 client against Troupe (HTTP)", { skip: missin
       test("create makes a new actor with input; a second create of the key fails", async () => {
         const handle = await client.counter.create(k("created"), { input: { start: 7 } });
         assert.equal(await handle.get(), 7);
-        await assert.rejects(client.counter.create(k("created")), (err: any) => err.group === "actor" && err.code === "actor_already_exists");
+        await assert.rejects(client.counter.create(k("created")), (err: any) => err.group === "actor" && err.code === "duplicate_key");
       });
 
       test("a UserError arrives as group user with its code and metadata", async () => {

@@ -14,8 +14,10 @@ const live = { connects: 0, disconnects: 0 };
 
 const chatRoom = actor({
   state: { messages: [] as string[] },
-  onConnect: () => void live.connects++,
-  onDisconnect: () => void live.disconnects++,
+  // Stateless calls run these hooks too (a connection for the length of the call): count the hook's only.
+  createConnState: (_c, params: { via?: string } | undefined) => ({ http: params?.via === "http" }),
+  onConnect: (_c, conn) => void (conn.state.http || live.connects++),
+  onDisconnect: (_c, conn) => void (conn.state.http || live.disconnects++),
   actions: {
     post: (c, text: string) => {
       c.state.messages.push(text);
@@ -111,7 +113,7 @@ describe("@rivetkit/react useActor against Troupe, rendered in jsdom", { skip: m
         assert.deepEqual(items(), ["hello from the button"]);
 
         // A broadcast caused elsewhere (Troupe's own client, over HTTP) reaches the hook too.
-        assert.equal(await h.client.chatRoom.getOrCreate(["rooms", roomKey]).post("hello from elsewhere"), 2);
+        assert.equal(await h.client.chatRoom.getOrCreate(["rooms", roomKey], { params: { via: "http" } }).post("hello from elsewhere"), 2);
         await waitFor(() => items().length === 2, "the broadcast from the other client", dump);
         assert.deepEqual(items(), ["hello from the button", "hello from elsewhere"]);
         assert.equal(text("#status"), "connected");

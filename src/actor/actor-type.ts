@@ -20,6 +20,8 @@ export interface ActorType {
 }
 
 const NAME_RE = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
+/** Queue names may also hold dots (`cmd.0`), as RivetKit's do; they are declared, so bounded. */
+const QUEUE_NAME_RE = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
 
 export function createActorType(name: string, def: AnyActorDefinition, metrics: ActorTypeMetrics | undefined): ActorType {
   if (!NAME_RE.test(name)) {
@@ -28,7 +30,7 @@ export function createActorType(name: string, def: AnyActorDefinition, metrics: 
   const actions = new Map(Object.entries(def.config.actions));
   const queues = new Map<string, QueueSpec>();
   for (const [q, spec] of Object.entries(def.config.queues ?? {})) {
-    if (!NAME_RE.test(q)) throw new TypeError(`actor "${name}": queue name "${q}" must start with a letter and use only letters, digits, "_" or "-"`);
+    if (!QUEUE_NAME_RE.test(q)) throw new TypeError(`actor "${name}": queue name "${q}" must start with a letter and use only letters, digits, "_", "-" or "." (max 64)`);
     const o = typeof spec === "function" ? { handler: spec } : spec;
     const maxAttempts = o.maxAttempts ?? 5;
     const backoffMs = o.backoffMs ?? 100;
@@ -43,7 +45,7 @@ export function createActorType(name: string, def: AnyActorDefinition, metrics: 
     actions,
     queues,
     hasQueueHandlers: [...queues.values()].some((q) => q.handler !== undefined),
-    admits: def.config.onBeforeConnect !== undefined || def.config.createConnState !== undefined || def.config.connState !== undefined,
+    admits: ["onBeforeConnect", "createConnState", "connState", "onConnect", "onDisconnect"].some((k) => def.config[k as keyof typeof def.config] !== undefined),
     metrics,
     commitObserver: metrics && {
       committed(bytes, seconds) {

@@ -70,6 +70,8 @@ export class Capabilities implements KvHost, TaskTarget {
 
   get db(): ActorSql {
     const { host } = this;
+    // Told where the mistake is made, not at the first statement.
+    if (!host.type.config.db) throw errors.sqlUnavailable("undeclared");
     return (this._sql ??= new ActorSql({
       database: () => {
         // Concurrent turns cannot each have their own transaction on one connection.

@@ -24,6 +24,8 @@ export interface ActorConfig<TState, TVars, TConnParams, TConnState, TInput, TAc
   state?: TState;
   // `c` here names no type parameter, so TypeScript can infer TState from the return type first.
   createState?: (c: ActorContext<undefined, undefined, unknown, unknown>, input: TInput) => TState | Promise<TState>;
+  /** Vars every instance starts with (each gets its own structured clone), as `state` is for state. */
+  vars?: TVars;
   createVars?: (c: ActorContext<TState, undefined, TConnParams, TConnState>) => TVars | Promise<TVars>;
   // `c` here must not mention TConnState, or TypeScript fixes it before reading the return type.
   createConnState?: (c: ActorContext<TState, TVars, TConnParams, undefined>, params: TConnParams) => TConnState | Promise<TConnState>;
@@ -105,6 +107,9 @@ export function actor<
 >(config: ActorConfig<TState, TVars, TConnParams, TConnState, TInput, TActions>): ActorDefinition<TState, TVars, TConnParams, TConnState, TInput, TActions> {
   if (config.state !== undefined && config.createState) {
     throw new TypeError("actor(): give either `state` or `createState`, not both");
+  }
+  if (config.vars !== undefined && config.createVars) {
+    throw new TypeError("actor(): give either `vars` or `createVars`, not both");
   }
   if (!config.actions || typeof config.actions !== "object") throw new TypeError("actor(): `actions` must be an object of functions");
   for (const [name, fn] of Object.entries(config.actions)) {

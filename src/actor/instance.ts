@@ -165,6 +165,10 @@ export class ActorInstance {
 
   // ---- what the runtime and the edges read ---------------------------------------------
 
+  get hasState(): boolean {
+    return this.type.config.state !== undefined || this.type.config.createState !== undefined;
+  }
+
   get name(): string {
     return this.type.name;
   }
@@ -268,6 +272,7 @@ export class ActorInstance {
           run: async () => {
             if (creating) this.state = cfg.createState ? await cfg.createState(ctx, input) : structuredClone(cfg.state);
             if (cfg.createVars) this.vars = await cfg.createVars(ctx);
+            else if (cfg.vars !== undefined) this.vars = structuredClone(cfg.vars);
             if (creating) await cfg.onCreate?.(ctx, input);
             await cfg.onWake?.(ctx);
           },

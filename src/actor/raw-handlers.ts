@@ -45,7 +45,7 @@ export class RawHandlers {
       const res = await this.host.runRequest(() => onRequest(ctx, request));
       if (!(res instanceof Response)) {
         log.error({}, "onRequest must return a Response");
-        throw errors.internal();
+        throw errors.requestHandlerNoResponse();
       }
       status = res.status;
       return res;

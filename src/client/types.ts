@@ -54,7 +54,7 @@ export interface ActorAccessor<D> {
   getOrCreate(key?: ActorKeyInput, opts?: HandleOptions<D> & { createWithInput?: InputOf<D> }): ActorHandle<D>;
   /** A handle to an existing actor; calls fail with actor/not_found if it does not exist. */
   get(key?: ActorKeyInput, opts?: HandleOptions<D>): ActorHandle<D>;
-  /** Creates the actor; rejects with actor_already_exists if it exists. */
+  /** Creates the actor; rejects with actor/duplicate_key if it exists. */
   create(key?: ActorKeyInput, opts?: HandleOptions<D> & { input?: InputOf<D> }): Promise<ActorHandle<D>>;
   getForId(actorId: string, opts?: HandleOptions<D>): ActorHandle<D>;
 }

@@ -59,9 +59,9 @@ export const errors = {
     new TroupeError("queue", "queue_not_found", `Actor "${actorName}" has no queue named "${truncate(queue)}"`, { status: 404 }),
   actorNotFound: (what: string) => new TroupeError("actor", "not_found", `Actor not found: ${truncate(what)}`, { status: 404 }),
   actorAlreadyExists: (name: string) =>
-    new TroupeError("actor", "actor_already_exists", `An actor "${name}" with this key already exists`, { status: 409 }),
+    new TroupeError("actor", "duplicate_key", `An actor "${name}" with this key already exists`, { status: 409 }),
   actionTimedOut: (turn: string, ms: number) =>
-    new TroupeError("actor", "action_timed_out", `"${truncate(turn)}" did not finish within ${ms} ms; its changes were not applied`, { status: 408, metadata: { timeoutMs: ms } }),
+    new TroupeError("actor", "action_timed_out", `Action timed out: "${truncate(turn)}" did not finish within ${ms} ms; its changes were not applied`, { status: 408, metadata: { timeoutMs: ms } }),
   upgradeRequired: () => new TroupeError("request", "upgrade_required", "This path takes a WebSocket upgrade", { status: 426 }),
   rawHandlerNotFound: (actorName: string, handler: "onRequest" | "onWebSocket") =>
     new TroupeError("actor", "raw_handler_not_found", `Actor "${actorName}" has no ${handler} handler`, { status: 404 }),
@@ -97,6 +97,8 @@ export const errors = {
     new TroupeError("actor", "call_cycle", `c.client() call cycle: ${chain.map((id) => truncate(id)).join(" -> ")}; a non-reentrant actor waiting on this call cannot take it`, { status: 409, metadata: { chain } }),
   queueWaitInterrupted: (messageId: number) =>
     new TroupeError("queue", "queue_wait_interrupted", `The server is shutting down before the handler ran; the message stays queued (id ${messageId}) and is handled after restart`, { status: 503, metadata: { messageId } }),
+  stateNotEnabled: () =>
+    new TroupeError("actor", "state_not_enabled", "This actor declares no state: give actor() `state` or `createState` to use c.state", { status: 500 }),
   invalidState: (detail: string) => new TroupeError("actor", "invalid_state", `Actor state is not storable: ${detail}`, { status: 500 }),
   commitFailed: (cause?: unknown) =>
     new TroupeError("storage", "state_commit_failed", "The actor's state could not be committed; the change was not applied", { status: 500, cause }),
@@ -126,7 +128,8 @@ export const errors = {
   rivetInvalidEncoding: (value: string) => new TroupeError("encoding", "invalid", `Invalid encoding \`${truncate(value)}\``, { status: 400 }),
   rivetNamespaceNotFound: (namespace: string) =>
     new TroupeError("namespace", "not_found", `Namespace \`${truncate(namespace)}\` does not exist: Troupe serves one namespace, \`default\``, { status: 400 }),
-  internal: () => new TroupeError("actor", "internal_error", "Internal error", { status: 500 }),
+  internal: () => new TroupeError("actor", "internal_error", "An internal error occurred", { status: 500 }),
+  requestHandlerNoResponse: () => new TroupeError("actor", "invalid_response", "The onRequest handler must return a Response", { status: 500 }),
 } as const;
 
 function truncate(s: string): string {

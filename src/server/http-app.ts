@@ -30,14 +30,13 @@ export function createHttpApp(deps: HttpAppDeps, basePath = "/"): Hono {
   app.onError((err, c) => respondError(c, err, deps.logger));
   app.notFound((c) => respondError(c, errors.routeNotFound(), deps.logger));
   app.use("*", corsHeaders(deps.cors));
+  mountActorProtocol(app, deps, basePath);
 
   // RivetKit's client asks /metadata before its first call; an operator's request gets the route.
   app.get("/metadata", (c, next) => (isRivetKitMetadataLookup(c) ? clientMetadata() : next()));
   const ops = { "/health": deps.routes.health, "/metadata": deps.routes.metadata, "/metrics": deps.routes.prometheusMetrics };
   for (const [path, route] of Object.entries(ops)) app.all(path, (c) => route(c.req.raw));
   app.all("/inspector/*", (c) => deps.inspector(c.req.raw, c.req.path.slice(c.req.path.indexOf("/inspector") + "/inspector".length)));
-
-  mountActorProtocol(app, deps);
   return app;
 }
 

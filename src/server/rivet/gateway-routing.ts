@@ -40,6 +40,20 @@ function decodeInput(value: string): unknown {
   }
 }
 
+/** The gateway's own parameters (docs/PROTOCOL.md); the actor sees every other one. */
+const GATEWAY_PARAMS = new Set(["rvt-namespace", "rvt-method", "rvt-key", "rvt-input", "rvt-runner", "rvt-region", "rvt-crash-policy", "rvt-token", "rvt-skip-ready-wait"]);
+
+/** An `rvt-*` parameter the gateway does not know, or one given twice, is a mistake to refuse, not to guess at. */
+function checkGatewayParams(q: URLSearchParams): void {
+  const seen = new Set<string>();
+  for (const k of q.keys()) {
+    if (!k.startsWith("rvt-")) continue;
+    if (!GATEWAY_PARAMS.has(k)) throw errors.rivetInvalidRequest(`unknown gateway parameter \`${k.slice(0, 50)}\``);
+    if (seen.has(k)) throw errors.rivetInvalidRequest(`the gateway parameter \`${k}\` is given more than once`);
+    seen.add(k);
+  }
+}
+
 /** `afterGateway` is the URL path after `/gateway/` (still encoded). */
 export function parseGatewayAddress(afterGateway: string, url: URL): GatewayAddress {
   const slash = afterGateway.indexOf("/");
@@ -47,6 +61,7 @@ export function parseGatewayAddress(afterGateway: string, url: URL): GatewayAddr
   const rest = slash === -1 ? "/" : afterGateway.slice(slash);
   if (head === "") throw errors.rivetInvalidRequest("the gateway path names no actor");
   const q = url.searchParams;
+  checkGatewayParams(q);
   const search = new URLSearchParams([...q].filter(([k]) => !k.startsWith("rvt-"))).toString();
   const method = q.get("rvt-method");
   if (method === null) {

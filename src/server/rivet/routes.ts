@@ -34,13 +34,41 @@ export function clientMetadata(): Response {
   return new Response(JSON.stringify({ runtime: "troupe" }), { headers: { "content-type": "application/json" } });
 }
 
-export function mountActorProtocol(app: Hono, deps: ActorProtocolDeps): void {
+/**
+ * Mounts the protocol. `basePath` is the app's own prefix: a request routed by headers
+ * (`x-rivet-target: actor`, `x-rivet-actor: {id}`, as Rivet's guard forwards one) names the
+ * actor request by its whole path after it, so it is checked before any route.
+ */
+export function mountActorProtocol(app: Hono, deps: ActorProtocolDeps, basePath = "/"): void {
   const foreign = refuseForeignOrigins(deps.cors);
   /** Every way in passes the same gates: origin and shutdown (bodies are read with the size cap). */
   const gates = async (c: Context) => {
     await foreign(c, async () => {});
     if (!deps.accepting()) throw errors.stopping();
   };
+  const actorRequest = async (c: Context, resolve: (url: URL) => { actorId: (gw: ActorGateway) => Promise<string>; rest: string; search: string }) => {
+    const encodingHeader = c.req.header("x-rivet-encoding");
+    try {
+      await gates(c);
+      const encoding = encodingFromHeader(encodingHeader);
+      const target = resolve(new URL(c.req.url));
+      const gw = await deps.manager();
+      const actorId = await target.actorId(gw);
+      return await handleActorRequest({ gw, actorId, rest: target.rest, search: target.search, request: c.req.raw, encoding, maxBodyBytes: deps.maxBodyBytes });
+    } catch (err) {
+      return gatewayError(err, encodingHeader, deps.logger, c.req.path);
+    }
+  };
+
+  const prefix = basePath.replace(/\/+$/, "");
+  app.use("*", async (c, next) => {
+    if (c.req.header("x-rivet-target") !== "actor") return next();
+    return actorRequest(c, (url) => {
+      const actorId = c.req.header("x-rivet-actor");
+      if (!actorId) throw errors.rivetInvalidRequest("`x-rivet-target: actor` needs the actor's id in `x-rivet-actor`");
+      return { actorId: async () => actorId, rest: url.pathname.slice(prefix.length) || "/", search: url.searchParams.toString() };
+    });
+  });
   const management = (run: (c: Context, gw: ActorGateway) => Promise<Response>) => async (c: Context, _next: Next) => {
     try {
       await gates(c);
@@ -56,19 +84,11 @@ export function mountActorProtocol(app: Hono, deps: ActorProtocolDeps): void {
   app.get("/actors", management((c, gw) => listActors(gw, new URL(c.req.url))));
   app.delete("/actors/:actorId", management((c, gw) => destroyActor(gw, c.req.param("actorId") ?? "")));
 
-  app.all("/gateway/*", async (c) => {
-    const encodingHeader = c.req.header("x-rivet-encoding");
-    try {
-      await gates(c);
-      const encoding = encodingFromHeader(encodingHeader);
-      const url = new URL(c.req.url);
+  app.all("/gateway/*", (c) =>
+    actorRequest(c, (url) => {
       const marker = url.pathname.indexOf("/gateway/");
       const address = parseGatewayAddress(url.pathname.slice(marker + "/gateway/".length), url);
-      const gw = await deps.manager();
-      const actorId = await resolveTarget(gw, address.target);
-      return await handleActorRequest({ gw, actorId, rest: address.rest, search: address.search, request: c.req.raw, encoding, maxBodyBytes: deps.maxBodyBytes });
-    } catch (err) {
-      return gatewayError(err, encodingHeader, deps.logger, c.req.path);
-    }
-  });
+      return { actorId: (gw) => resolveTarget(gw, address.target), rest: address.rest, search: address.search };
+    }),
+  );
 }
