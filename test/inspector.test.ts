@@ -142,7 +142,7 @@ describe("inspector", () => {
       assert.equal((await get(`/actors/${id}/destroy`, "POST")).status, 200);
       const gone = await get(`/actors/${id}`);
       assert.equal(gone.status, 404);
-      assert.equal(gone.body.code, "actor_not_found");
+      assert.equal(gone.body.code, "not_found");
 
       assert.equal((await get("/actors?limit=9999")).status, 400);
       assert.equal((await get("/actors?keyPrefix=notjson")).status, 400);

@@ -7,6 +7,7 @@ import { Hono } from "hono";
 import { actor, setup } from "../src/index.js";
 import { createClient } from "../src/client/index.js";
 import { quietLogger } from "./helpers/harness.js";
+import { callAction } from "./helpers/wire.js";
 
 const counter = actor({
   state: { count: 0 },
@@ -45,7 +46,9 @@ test("mounted under a basePath in a user's own Hono app, with WebSockets on the 
     assert.equal(await conn.increment(3), 5);
     assert.deepEqual(seen, [5]);
     await conn.dispose();
-    assert.equal((await fetch(`${base}/troupe/actors/x/action/y`, { method: "POST" })).status, 404);
+    const missing = await callAction(`${base}/troupe`, "x", "y");
+    assert.equal(missing.status, 404);
+    assert.equal(missing.body.code, "not_found");
   } finally {
     await registry.shutdown();
     server.closeAllConnections();

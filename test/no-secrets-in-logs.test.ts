@@ -40,7 +40,7 @@ test("no configured token and no secret connection param ever reaches the logs, 
     await room.dispose();
     await client.faulty.getOrCreate(["f"]).crash().catch(() => {});
     await client.counter.getOrCreate(["c"]).increment("bad").catch(() => {});
-    await fetch(`${url}/actors/x/action/y`, { method: "POST", headers: { ...bearer(METRICS_TOKEN), "content-type": "application/json" }, body: "{" });
+    await fetch(`${url}/gateway/x/action/y`, { method: "POST", headers: { ...bearer(METRICS_TOKEN), "content-type": "application/json" }, body: "{" });
     const inspected = await (await fetch(`${url}/inspector/actors`, { headers: bearer(INSPECTOR_TOKEN) })).text();
     assert.ok(inspected.includes("actors"), "the inspector answered");
   } finally {

@@ -5,6 +5,7 @@ import { createClient, type ActorError } from "../src/client/index.js";
 import { startChild, type ChildServer } from "./helpers/child-server.js";
 import { parseSamples, sampleValue } from "./helpers/exposition.js";
 import { sleep, startServer, tempDir, waitFor } from "./helpers/harness.js";
+import { sendQueue } from "./helpers/wire.js";
 
 const TOKEN = "queue-test-token";
 
@@ -100,14 +101,20 @@ describe("durable queues", () => {
     }
   });
 
-  test("another actor can send (in process) and wait; a wait past timeoutMs is a 408 and the message stays", async () => {
+  test("another actor can send (in process) and wait; a wait past timeoutMs is a 408 (status timedOut on the wire) and the message stays", async () => {
     const h = await startServer({ use: { worker, slowpoke }, metrics: { token: TOKEN } });
     try {
       assert.equal(await h.client.worker.getOrCreate(["sender"]).forward("target", "x1"), "done:x1");
       assert.deepEqual(await h.client.worker.getOrCreate(["target"]).done(), ["x1"]);
       const s1 = h.client.slowpoke.getOrCreate(["s"]);
       await assert.rejects(s1.send("slow", 1, { wait: true, timeoutMs: 50 }), (e: ActorError) => e.code === "queue_wait_timed_out" && e.status === 408);
-      await waitFor(async () => sampleValue(await scrape(h.url), "troupe_actor_queue_messages_processed_total", { actor_name: "slowpoke", queue: "slow", outcome: "ok" }) === 1, 3000, "handled anyway");
+      // On the wire a wait that runs out is an answer, not an error: the message is stored and keeps its id.
+      const timedOut = await sendQueue(h.url, await s1.resolve(), "slow", 2, { wait: true, timeout: 50 });
+      assert.equal(timedOut.status, 200);
+      assert.equal(timedOut.body.status, "timedOut");
+      assert.equal(typeof timedOut.body.messageId, "number");
+      assert.equal(timedOut.body.response, undefined);
+      await waitFor(async () => sampleValue(await scrape(h.url), "troupe_actor_queue_messages_processed_total", { actor_name: "slowpoke", queue: "slow", outcome: "ok" }) === 2, 3000, "handled anyway");
     } finally {
       await h.close();
     }
@@ -120,10 +127,11 @@ describe("durable queues", () => {
       await assert.rejects(w.send("nope", 1), (e: ActorError) => e.code === "queue_not_found" && e.status === 404);
       await assert.rejects(w.send("manual", 1, { wait: true }), (e: ActorError) => e.code === "invalid_request");
       await assert.rejects(w.nextOnHandlerQueue(), (e: ActorError) => e.code === "queue_has_handler");
-      await assert.rejects(h.client.worker.getForId("missing").send("jobs", 1), (e: ActorError) => e.code === "actor_not_found");
+      await assert.rejects(h.client.worker.getForId("missing").send("jobs", 1), (e: ActorError) => e.code === "not_found");
       const id = await w.resolve();
-      const r = await fetch(`${h.url}/actors/${id}/queue/jobs`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ body: 1, timeoutMs: -1 }) });
+      const r = await sendQueue(h.url, id, "jobs", 1, { timeout: -1 });
       assert.equal(r.status, 400);
+      assert.equal(r.body.code, "invalid");
     } finally {
       await h.close();
     }

@@ -5,6 +5,7 @@ import { actor } from "../src/index.js";
 import type { ActorError } from "../src/client/index.js";
 import { parseSamples, sampleValue } from "./helpers/exposition.js";
 import { sleep, startServer, waitFor } from "./helpers/harness.js";
+import { gatewayUrl } from "./helpers/wire.js";
 
 const TOKEN = "raw-test-token";
 
@@ -67,7 +68,7 @@ describe("raw HTTP and WebSocket handlers", () => {
     const h = await startServer({ use: { site, plain }, metrics: { token: TOKEN } });
     try {
       const id = await h.client.site.getOrCreate(["s"]).resolve();
-      const base = `${h.url}/actors/${id}/request`;
+      const base = gatewayUrl(h.url, id, "/request");
       const r1 = await (await fetch(`${base}/hello/world?q=1`)).json();
       assert.deepEqual(r1, { path: "/hello/world", q: "1", method: "GET", body: "", hits: 1 });
       const r2 = await (await fetch(`${base}/p`, { method: "POST", body: "payload" })).json();
@@ -78,7 +79,7 @@ describe("raw HTTP and WebSocket handlers", () => {
       assert.equal(((await boom.json()) as { code: string }).code, "internal_error");
       assert.equal(await h.client.site.getOrCreate(["s"]).hits(), 3, "the failed request's turn was rolled back");
       const plainId = await h.client.plain.getOrCreate(["p"]).resolve();
-      const none = await fetch(`${h.url}/actors/${plainId}/request/x`);
+      const none = await fetch(gatewayUrl(h.url, plainId, "/request/x"));
       assert.equal(none.status, 404);
       assert.equal(((await none.json()) as { code: string }).code, "raw_handler_not_found");
       const s = parseSamples(await (await fetch(`${h.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text());
@@ -96,7 +97,7 @@ describe("raw HTTP and WebSocket handlers", () => {
     const h = await startServer({ use: { site }, metrics: { token: TOKEN } });
     try {
       const id = await h.client.site.getOrCreate(["w"]).resolve();
-      const ws = new WebSocket(`${h.url.replace("http", "ws")}/actors/${id}/websocket/room?x=1`);
+      const ws = new WebSocket(gatewayUrl(h.url.replace("http", "ws"), id, "/websocket/room?x=1"), ["rivet"]);
       const got: string[] = [];
       ws.on("message", (d) => got.push(d.toString()));
       await new Promise((r) => ws.once("open", r));

@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { Counter as PromCounter, Registry as PromRegistry } from "prom-client";
-import WebSocket from "ws";
 import { actor, setup, UserError } from "../src/index.js";
 import { ActorError } from "../src/client/index.js";
 import { parseSamples, sampleValue, sumValues, type Sample } from "./helpers/exposition.js";
 import { GatedStore } from "./helpers/gated-store.js";
 import { promtoolCheckMetrics } from "./helpers/promtool.js";
 import { quietLogger, sleep, startServer, waitFor } from "./helpers/harness.js";
+import { WireConn } from "./helpers/wire.js";
 
 const TOKEN = "runtime-metrics-test-token";
 
@@ -126,10 +126,10 @@ describe("core runtime metrics against ground truth", () => {
 
       // A malformed frame closes with reason "error".
       const actorId = await a.resolve();
-      const raw = new WebSocket(`${h.url.replace("http", "ws")}/actors/${actorId}/connect`, ["troupe"]);
-      await new Promise((r) => raw.once("open", r));
+      const raw = new WireConn(h.url, actorId);
+      await raw.ready();
       await waitFor(async () => sampleValue(await scrape(h.url), "troupe_actor_connections_opened_total", C) === 3, 2000, "raw admitted");
-      raw.send("{broken");
+      raw.ws.send("{broken");
       await waitFor(async () => sampleValue(await scrape(h.url), "troupe_actor_connections_closed_total", { ...C, reason: "error" }) === 1, 2000, "error close");
       s = await scrape(h.url);
       assert.equal(sampleValue(s, "troupe_actor_connections_active", C), 0);

@@ -35,7 +35,7 @@ test("server.close() drains in-flight actions, refuses new work, runs onSleep, t
   const health = await h.registry.routes.health(new Request("http://x/health"));
   assert.equal(health.status, 503);
   assert.equal(((await health.json()) as { status: string }).status, "stopping");
-  const refused = await h.registry.handler(new Request("http://x/actors/x/action/work", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" }));
+  const refused = await h.registry.handler(new Request("http://x/gateway/x/action/work", { method: "POST", headers: { "content-type": "application/json" }, body: '{"args":[0]}' }));
   assert.equal(refused.status, 503);
   assert.equal(((await refused.json()) as { code: string }).code, "server_stopping");
   assert.equal(await inFlight, 2, "the in-flight action finished and was answered");

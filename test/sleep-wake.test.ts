@@ -95,7 +95,7 @@ describe("sleep and wake", () => {
       const id = await handle.resolve();
       await handle.destroy();
       await waitFor(() => events.includes("destroy:d"), 2000, "onDestroy");
-      await waitFor(async () => (await h.client.sleepy.getForId(id).get().then(() => false, (e) => e.code === "actor_not_found")), 2000, "actor_not_found after destroy");
+      await waitFor(async () => (await h.client.sleepy.getForId(id).get().then(() => false, (e) => e.code === "not_found")), 2000, "actor/not_found after destroy");
       // A getOrCreate handle makes a new actor under the same key.
       assert.equal(await h.client.sleepy.getOrCreate(["d"]).increment(), 1);
     } finally {

@@ -5,6 +5,7 @@ import { after, before, describe, test } from "node:test";
 import WebSocket from "ws";
 import { actor } from "../src/index.js";
 import { sleep, startServer } from "./helpers/harness.js";
+import { gatewayUrl, WireConn } from "./helpers/wire.js";
 
 // Clients that hold a socket without finishing anything: headers dribbled byte by byte, a body
 // that never ends, an upgrade that never completes, a WebSocket that stops answering pings.
@@ -84,7 +85,7 @@ describe("HTTP", () => {
 
   test("a body that never finishes: 408 request_timed_out within requestTimeoutMs, and the action never runs", async () => {
     const id = await h.client.counter.getOrCreate(["body"]).resolve();
-    const slow = dribbler(`POST /actors/${id}/action/inc HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n{"args":[`, "1,".repeat(10_000));
+    const slow = dribbler(`POST /gateway/${id}/action/inc HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n{"args":[`, "1,".repeat(10_000));
     await sleep(100);
     await served();
     const { got, ms } = await slow;
@@ -120,7 +121,7 @@ describe("HTTP", () => {
 describe("WebSocket upgrades", () => {
   test("upgrade headers that never complete: 408 within headersTimeoutMs", async () => {
     const key = crypto.randomBytes(16).toString("base64");
-    const slow = dribbler(`GET /actors/abc/connect HTTP/1.1\r\nhost: x\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-version: 13\r\nsec-websocket-key: ${key}\r\n`);
+    const slow = dribbler(`GET /gateway/abc/connect HTTP/1.1\r\nhost: x\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-version: 13\r\nsec-websocket-protocol: rivet, rivet_encoding.json\r\nsec-websocket-key: ${key}\r\n`);
     await sleep(100);
     await served();
     const { got, ms } = await slow;
@@ -131,12 +132,12 @@ describe("WebSocket upgrades", () => {
   test("a connection not admitted within upgradeTimeoutMs: closed 1013 upgrade_timed_out", async () => {
     const id = await h.client.counter.getOrCreate(["held"]).resolve();
     const t0 = performance.now();
-    const ws = new WebSocket(`${h.url.replace("http", "ws")}/actors/${id}/connect`, ["troupe"], { headers: { "x-troupe-conn-params": JSON.stringify({ holdMs: 3_000 }) } });
-    ws.on("error", () => {});
-    const [code, reason] = await new Promise<[number, string]>((r) => ws.once("close", (c, why) => r([c, why.toString()])));
+    const conn = new WireConn(h.url, id, { params: { holdMs: 3_000 } });
+    const { code, reason } = await conn.closed;
     const ms = performance.now() - t0;
     assert.equal(code, 1013);
-    assert.match(reason, /^upgrade_timed_out: /);
+    assert.match(reason, /^connection\.upgrade_timed_out#/);
+    assert.equal(conn.frames.filter((f) => f.tag === "Init").length, 0, "never admitted");
     assert.ok(ms >= LIMITS.upgradeTimeoutMs - 50 && ms < LIMITS.upgradeTimeoutMs + SLACK, `closed after ${ms.toFixed(0)} ms`);
     await served();
   });
@@ -148,7 +149,7 @@ describe("WebSocket upgrades", () => {
       const t0 = performance.now();
       // allowHalfOpen: this client never ends its side; only the server can close the socket.
       const s = net.connect({ port, host: "127.0.0.1", allowHalfOpen: true }, () =>
-        s.write(`GET /actors/abc/connect HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\norigin: https://evil.example\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-version: 13\r\nsec-websocket-key: ${key}\r\n\r\n`),
+        s.write(`GET /gateway/abc/connect HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\norigin: https://evil.example\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-version: 13\r\nsec-websocket-protocol: rivet, rivet_encoding.json\r\nsec-websocket-key: ${key}\r\n\r\n`),
       );
       s.on("data", (d) => (got += d));
       s.on("error", () => {});
@@ -172,16 +173,17 @@ describe("silent WebSockets", () => {
   test("a client that stops answering pings: closed 1001 idle_timeout within idleTimeoutMs + pingIntervalMs, counted as an error close", async () => {
     const before = await closedTotal();
     const id = await h.client.counter.getOrCreate(["silent"]).resolve();
-    const ws = new WebSocket(`${h.url.replace("http", "ws")}/actors/${id}/connect`, ["troupe"], { autoPong: false });
+    const ws = new WebSocket(gatewayUrl(h.url.replace("http", "ws"), id, "/connect"), ["rivet", "rivet_encoding.json"], { autoPong: false });
     ws.on("error", () => {});
-    await new Promise((r) => ws.once("message", r));
+    const init = await new Promise<string>((r) => ws.once("message", (d) => r(d.toString())));
+    assert.match(init, /"tag":"Init"/, "admitted");
     const t0 = performance.now();
     let pings = 0;
     ws.on("ping", () => pings++);
     const [code, reason] = await new Promise<[number, string]>((r) => ws.once("close", (c, why) => r([c, why.toString()])));
     const ms = performance.now() - t0;
     assert.equal(code, 1001);
-    assert.match(reason, /^idle_timeout: /);
+    assert.match(reason, /^connection\.idle_timeout#/);
     assert.ok(pings >= 2, `the server pinged (${pings})`);
     assert.ok(ms >= LIMITS.idleTimeoutMs - 50 && ms < LIMITS.idleTimeoutMs + LIMITS.pingIntervalMs + SLACK, `closed after ${ms.toFixed(0)} ms`);
     await served();
@@ -195,7 +197,7 @@ describe("silent WebSockets", () => {
     const ms = await new Promise<number>((resolve) => {
       let t0 = 0;
       const s = net.connect({ port, host: "127.0.0.1", allowHalfOpen: true }, () =>
-        s.write(`GET /actors/${id}/websocket/ HTTP/1.1\r\nhost: x\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-version: 13\r\nsec-websocket-key: ${key}\r\n\r\n`),
+        s.write(`GET /gateway/${id}/websocket/ HTTP/1.1\r\nhost: x\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-version: 13\r\nsec-websocket-protocol: rivet\r\nsec-websocket-key: ${key}\r\n\r\n`),
       );
       // Reads what comes (the kernel would anyway) but never answers anything.
       s.on("data", () => (t0 ||= performance.now()));

@@ -9,6 +9,7 @@ import type { ActorInstance } from "../../src/actor/instance.js";
 import type { GatewayConnection } from "../../src/runtime/gateway.js";
 import type { RawSocketControl } from "../../src/actor/raw-handlers.js";
 import { encodeKey } from "../../src/actor/kv.js";
+import { serializeActorKey } from "../../src/client/protocol/keys.js";
 import { cbor } from "../../src/actor/state-codec.js";
 import type { ActorManager } from "../../src/registry/actor-manager.js";
 import { MemoryStore } from "../../src/storage/memory-store.js";
@@ -250,8 +251,8 @@ export class World {
           const id = await this.resolve(slot);
           const rec = { actorId: id, queue, hang: cmd.t === "send" && cmd.hang };
           this.sends.set(msg, rec);
-          const body = { body: { id: msg, hang: cmd.t === "send" && cmd.hang, sql: cmd.t === "send" && cmd.sql }, wait, timeoutMs: 5_000 };
-          const r = await this.http("POST", `/actors/${id}/queue/${queue}`, body);
+          const body = { body: { id: msg, hang: cmd.t === "send" && cmd.hang, sql: cmd.t === "send" && cmd.sql }, name: queue, wait, timeout: 5_000 };
+          const r = this.queueAnswer(await this.http("POST", `/gateway/${id}/queue/${queue}`, body), wait, msg);
           // A wait that timed out still means the message is stored.
           const stored = r.ok || r.code === "queue_wait_timed_out" || r.code === "queue_wait_interrupted" || r.code === "queue_message_dead";
           (rec as { outcome?: Outcome }).outcome = stored ? "ok" : this.outcomeOf(call, r);
@@ -303,7 +304,7 @@ export class World {
         if (slot.type !== "acct") return;
         this.track(`raw ${slot.key}`, async (call) => {
           const id = await this.resolve(slot);
-          const res = await w.registry.handler(new Request(`http://sim/actors/${id}/request/x`));
+          const res = await w.registry.handler(new Request(`http://sim/gateway/${id}/request/x`));
           await res.text();
           call.outcome = res.ok ? "ok" : "fail";
         });
@@ -395,15 +396,29 @@ export class World {
   }
 
   private async resolve(slot: (typeof SLOTS)[number]): Promise<string> {
-    const r = await this.http("PUT", "/actors", { name: slot.type, key: [slot.key] });
+    const r = await this.http("PUT", "/actors", { name: slot.type, key: serializeActorKey([slot.key]) });
     if (!r.ok) throw Object.assign(new Error(`resolve failed: ${r.code}`), { code: r.code });
-    const id = (r.body as { actor: { actorId: string } }).actor.actorId;
+    const id = (r.body as { actor: { actor_id: string } }).actor.actor_id;
     if (process.env.TROUPE_SIM_TRACE === "1") process.stderr.write(`    ${slot.key} -> ${id} at ${Date.now() % 100000}\n`);
     return id;
   }
 
   private action(id: string, name: string, args: unknown[]) {
-    return this.http("POST", `/actors/${id}/action/${name}`, { args });
+    return this.http("POST", `/gateway/${id}/action/${name}`, { args });
+  }
+
+  /**
+   * A queue send's answer, `{status, response?, messageId}`, as the caller accounts for it: a wait
+   * that ran out (status timedOut) is the failed call queue_wait_timed_out, whose message is stored.
+   */
+  private queueAnswer(r: { ok: boolean; code?: string; body: unknown }, wait: boolean, msg: number): { ok: boolean; code?: string; body: unknown } {
+    if (!r.ok) return r;
+    const answer = r.body as { status?: unknown; messageId?: unknown };
+    if (typeof answer.messageId !== "number") this.violation ??= new Violation(`send ${msg} was answered without a messageId: ${JSON.stringify(answer)}`);
+    if (answer.status === "completed") return r;
+    if (answer.status === "timedOut" && wait) return { ok: false, code: "queue_wait_timed_out", body: r.body };
+    this.violation ??= new Violation(`send ${msg}${wait ? " (wait)" : ""} was answered status ${JSON.stringify(answer.status)}`);
+    return { ok: false, code: "bad_answer", body: r.body };
   }
 
   private async http(method: string, path: string, body?: unknown): Promise<{ ok: boolean; code?: string; body: unknown }> {
