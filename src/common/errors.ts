@@ -121,6 +121,13 @@ export const errors = {
     new TroupeError("connection", "too_many_subscriptions", `More than ${limit} subscriptions on one connection`, { status: 429, metadata: { limit } }),
   upgradeTimedOut: (ms: number) => new TroupeError("connection", "upgrade_timed_out", `The connection was not admitted within ${ms} ms`, { status: 408, metadata: { timeoutMs: ms } }),
   idleTimeout: (ms: number) => new TroupeError("connection", "idle_timeout", `No pong or message for ${ms} ms`, { status: 408, metadata: { timeoutMs: ms } }),
+  messageTooLong: (limit: number) =>
+    new TroupeError("message", "incoming_too_long", `A WebSocket message exceeds the limit of ${limit} bytes (setup({ maxBodyBytes }))`, { status: 413, metadata: { limitBytes: limit } }),
+  outgoingTooLong: (bytes: number, limit: number) =>
+    new TroupeError("message", "outgoing_too_long", `The result is ${bytes} bytes, over the limit of ${limit} (setup({ maxResponseBytes })); the call ran and its changes are committed`, {
+      status: 500,
+      metadata: { bytes, limitBytes: limit },
+    }),
   actorOverloaded: (limit: number) =>
     new TroupeError("actor", "actor_overloaded", `The actor already has ${limit} calls waiting; retry later`, { status: 503, metadata: { limit } }),
   // RivetKit's own (group, code) pairs, which its client acts on (docs/PROTOCOL.md, issue 13).

@@ -39,6 +39,8 @@ export interface RegistryConfig<A extends Record<string, AnyActorDefinition>> {
   basePath?: string;
   /** Largest accepted HTTP body or WebSocket message. Default 1 MiB. */
   maxBodyBytes?: number;
+  /** Largest action or queue result sent back, over HTTP or a connection (as RivetKit's). Default 1 MiB. */
+  maxResponseBytes?: number;
   logger?: Logger;
   metrics?: MetricsConfig;
   /** The token-protected inspector API under `/inspector` (docs/INSPECTOR.md). */
@@ -62,6 +64,7 @@ export class Registry<A extends Record<string, AnyActorDefinition> = Record<stri
   readonly logger: Logger;
   readonly basePath: string;
   readonly maxBodyBytes: number;
+  readonly maxResponseBytes: number;
   readonly types: ReadonlyMap<string, ActorType>;
   /** Trusted, in-process access to the metrics: `registry.metrics.render()` needs no token. */
   readonly metrics: RegistryMetrics;
@@ -81,6 +84,8 @@ export class Registry<A extends Record<string, AnyActorDefinition> = Record<stri
     this.basePath = normalizeBasePath(config.basePath);
     this.maxBodyBytes = config.maxBodyBytes ?? 1024 * 1024;
     if (!Number.isInteger(this.maxBodyBytes) || this.maxBodyBytes < 1024) throw new TypeError("setup(): maxBodyBytes must be an integer of at least 1024");
+    this.maxResponseBytes = config.maxResponseBytes ?? 1024 * 1024;
+    if (!Number.isInteger(this.maxResponseBytes) || this.maxResponseBytes < 1024) throw new TypeError("setup(): maxResponseBytes must be an integer of at least 1024");
     if (!config.use || typeof config.use !== "object") throw new TypeError("setup(): `use` must map actor names to actor() definitions");
     this.metrics = createRegistryMetrics(config.metrics, { version: VERSION, mode: this.mode, logger: this.logger });
     const types = new Map<string, ActorType>();
@@ -121,6 +126,7 @@ export class Registry<A extends Record<string, AnyActorDefinition> = Record<stri
         manager: () => this.start(),
         logger: this.logger,
         maxBodyBytes: this.maxBodyBytes,
+        maxResponseBytes: this.maxResponseBytes,
         accepting: () => this.phase !== "stopping" && this.phase !== "stopped",
         routes: this.routes,
         cors,
@@ -136,6 +142,7 @@ export class Registry<A extends Record<string, AnyActorDefinition> = Record<stri
         manager: () => this.start(),
         logger: this.logger,
         maxMessageBytes: this.maxBodyBytes,
+        maxResponseBytes: this.maxResponseBytes,
         accepting: () => this.phase !== "stopping" && this.phase !== "stopped",
         limits,
         cors,

@@ -11,6 +11,7 @@ export interface HttpAppDeps {
   manager: () => Promise<ActorGateway>;
   logger: Logger;
   maxBodyBytes: number;
+  maxResponseBytes: number;
   /** False once a graceful shutdown began: new requests get 503 server_stopping. */
   accepting: () => boolean;
   routes: { health(req: Request): Promise<Response>; metadata(req: Request): Promise<Response>; prometheusMetrics(req: Request): Promise<Response> };

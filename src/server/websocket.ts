@@ -11,12 +11,14 @@ import { DEFAULT_LIMITS, type Limits } from "./limits.js";
 import { originAllowed, type CorsPolicy } from "./origin.js";
 import { offeredProtocols, RIVET_SUBPROTOCOL } from "./rivet/ws-protocols.js";
 import { readRivetUpgrade, rivetUpgradePath, serveRivetUpgrade } from "./rivet/ws-upgrade.js";
-import { closeWith, type Refuse } from "./ws-caps.js";
+import { closeWith, nameOversizeCloses, type Refuse } from "./ws-caps.js";
 
 export interface WebSocketDeps {
   manager: () => Promise<ActorGateway>;
   logger: Logger;
   maxMessageBytes: number;
+  /** Largest action result a connection sends (message/outgoing_too_long beyond). */
+  maxResponseBytes?: number;
   accepting: () => boolean;
   /** A client that stops reading may not make the server buffer more than this. */
   maxBufferedBytes?: number;
@@ -100,7 +102,8 @@ export function createUpgradeHandler(deps: WebSocketDeps, basePath = "/") {
       heartbeat.watch(ws);
       admission.ws = ws;
       const register = (r: Refuse) => refusers.set(ws, r);
-      serveRivetUpgrade(ws, rivet, req, { deps, limits, maxBuffered, admitted, register });
+      nameOversizeCloses(ws, deps.maxMessageBytes);
+      serveRivetUpgrade(ws, rivet, req, { deps, limits, maxBuffered, maxResponseBytes: deps.maxResponseBytes ?? 1024 * 1024, admitted, register });
     });
     return true;
   };

@@ -1,5 +1,5 @@
 import type { RawData, WebSocket } from "ws";
-import type { TroupeError } from "../common/errors.js";
+import { errors, type TroupeError } from "../common/errors.js";
 import type { Limits } from "./limits.js";
 
 /** A peer that ignores our close frame is cut this long after it. */
@@ -28,6 +28,16 @@ export function closeWith(ws: WebSocket, code: number, err: TroupeError): void {
   if (ws.readyState === ws.CLOSED) return;
   ws.close(code, closeReason(err));
   setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref();
+}
+
+/**
+ * `ws` closes a socket whose frame passes `maxPayload` with 1009 and no reason, before any
+ * handler sees the frame. RivetKit's client reads the reason to tell the caller why (it rejects
+ * the pending calls with message/incoming_too_long): give that close the reason.
+ */
+export function nameOversizeCloses(ws: WebSocket, limit: number): void {
+  const close = ws.close.bind(ws);
+  ws.close = (code?: number, reason?: string | Buffer) => close(code, code === 1009 && !reason ? closeReason(errors.messageTooLong(limit)) : reason);
 }
 
 /** Counts frames held before admission; says when the next one would pass a cap. */

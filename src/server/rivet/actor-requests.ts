@@ -27,9 +27,13 @@ export interface ActorRequest {
   request: Request;
   encoding: Encoding;
   maxBodyBytes: number;
+  /** Results over this are refused with message/outgoing_too_long. */
+  maxResponseBytes: number;
 }
 
-function reply(encoding: Encoding, body: string | Uint8Array): Response {
+function reply(encoding: Encoding, body: string | Uint8Array, limit: number): Response {
+  const size = typeof body === "string" ? Buffer.byteLength(body) : body.byteLength;
+  if (size > limit) throw errors.outgoingTooLong(size, limit);
   return new Response(typeof body === "string" ? body : new Uint8Array(body), { status: 200, headers: { "content-type": CONTENT_TYPE[encoding] } });
 }
 
@@ -61,7 +65,7 @@ async function action(r: ActorRequest, name: string): Promise<Response> {
   requirePost(r.request);
   const msg = httpActionRequest.decode(r.encoding, await readLimited(r.request, r.maxBodyBytes));
   const output = await r.gw.callAction(r.actorId, name, msg.args, { params: connParams(r.request.headers) });
-  return reply(r.encoding, httpActionResponse.encode(r.encoding, { output }));
+  return reply(r.encoding, httpActionResponse.encode(r.encoding, { output }), r.maxResponseBytes);
 }
 
 async function queueSend(r: ActorRequest, queue: string): Promise<Response> {
@@ -82,7 +86,7 @@ async function queueSend(r: ActorRequest, queue: string): Promise<Response> {
       answer = { status: "timedOut", messageId: (err.metadata as { messageId: number }).messageId };
     } else throw err;
   }
-  return reply(r.encoding, httpQueueSendResponse.encode(r.encoding, answer));
+  return reply(r.encoding, httpQueueSendResponse.encode(r.encoding, answer), r.maxResponseBytes);
 }
 
 /** Raw HTTP: the actor sees the path after `/request`, with the query string but no `rvt-*`. */

@@ -20,6 +20,7 @@ export interface ActorProtocolDeps {
   manager: () => Promise<ActorGateway>;
   logger: Logger;
   maxBodyBytes: number;
+  maxResponseBytes: number;
   accepting: () => boolean;
   cors?: CorsPolicy;
 }
@@ -54,7 +55,7 @@ export function mountActorProtocol(app: Hono, deps: ActorProtocolDeps, basePath 
       const target = resolve(new URL(c.req.url));
       const gw = await deps.manager();
       const actorId = await target.actorId(gw);
-      return await handleActorRequest({ gw, actorId, rest: target.rest, search: target.search, request: c.req.raw, encoding, maxBodyBytes: deps.maxBodyBytes });
+      return await handleActorRequest({ gw, actorId, rest: target.rest, search: target.search, request: c.req.raw, encoding, maxBodyBytes: deps.maxBodyBytes, maxResponseBytes: deps.maxResponseBytes });
     } catch (err) {
       return gatewayError(err, encodingHeader, deps.logger, c.req.path);
     }

@@ -25,6 +25,8 @@ export interface RivetConnectionContext {
   deps: RivetConnectionDeps;
   limits: Limits;
   maxBuffered: number;
+  /** Action results (and events) over this are not sent: message/outgoing_too_long. */
+  maxResponseBytes: number;
   admitted: () => void;
   register: (refuse: Refuse) => void;
 }
@@ -58,6 +60,16 @@ function frameSender(ws: WebSocket, setup: RivetSocketSetup, ctx: RivetConnectio
       if (msg.tag !== "ActionResponse") return;
       const e = errors.internal();
       frame = toClient.encode(setup.encoding, { tag: "Error", val: { group: e.group, code: e.code, message: e.message, actionId: msg.val.id } });
+    }
+    const size = typeof frame === "string" ? Buffer.byteLength(frame) : frame.byteLength;
+    if (size > ctx.maxResponseBytes) {
+      const e = errors.outgoingTooLong(size, ctx.maxResponseBytes);
+      if (msg.tag !== "ActionResponse") {
+        // An event has no caller to tell: the actor's log says it was not sent.
+        ctx.deps.logger.error({ tag: msg.tag, bytes: size, limitBytes: ctx.maxResponseBytes }, "a frame over maxResponseBytes was not sent");
+        return;
+      }
+      frame = toClient.encode(setup.encoding, { tag: "Error", val: { group: e.group, code: e.code, message: e.message, metadata: e.metadata, actionId: msg.val.id } });
     }
     // cbor-x hands out views into a shared buffer: send exactly the frame's bytes.
     ws.send(typeof frame === "string" ? frame : Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength));
