@@ -44,13 +44,19 @@ export function actionTask(host: CallHost, action: string, args: unknown[], via:
       ? async (_target, ctx) => {
           // A stateless call is a connection for the length of the call, as in RivetKit: its hooks
           // run in the call's turn, so they commit or roll back with it.
+          // `ctx` is the instance the task runs on: after a crash that is a fresh one, not `host`.
           const c = await statelessConn(type, ctx, via.params);
-          await onConnect?.(ctx, c);
+          // Listed in c.conns for the call, as RivetKit lists it; never in the connection gauges.
+          const release = ctx.holdConn(c);
           try {
-            // `ctx` is the instance the task runs on: after a crash that is a fresh one, not `host`.
-            return await fn(ctx.withConn(c, chain ?? []), ...args);
+            await onConnect?.(ctx, c);
+            try {
+              return await fn(ctx.withConn(c, chain ?? []), ...args);
+            } finally {
+              await onDisconnect?.(ctx, c);
+            }
           } finally {
-            await onDisconnect?.(ctx, c);
+            release();
           }
         }
       : (_target, ctx) => fn(ctx, ...args),

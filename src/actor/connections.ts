@@ -22,6 +22,8 @@ export interface ConnectionsHost {
 /** An instance's connected clients: admission, events, and the connections gauge. */
 export class Connections {
   readonly map = new Map<string, Conn>();
+  /** Stateless calls' connections: listed in `map` for their call, but not connections of the gauges or of a stop. */
+  private readonly held = new Set<string>();
 
   constructor(private readonly host: ConnectionsHost) {}
 
@@ -53,9 +55,19 @@ export class Connections {
     })) as Conn;
   }
 
-  /** Forgets a connection without hooks; false if it was not registered. */
+  /** Lists a stateless call's connection until the returned function is called (the call runs its hooks). */
+  hold(conn: Conn): () => void {
+    this.map.set(conn.id, conn);
+    this.held.add(conn.id);
+    return () => {
+      this.held.delete(conn.id);
+      this.map.delete(conn.id);
+    };
+  }
+
+  /** Forgets a connection without hooks; false if it was not registered (or is a held one). */
   drop(conn: Conn, reason: string): boolean {
-    if (!this.map.delete(conn.id)) return false;
+    if (this.held.has(conn.id) || !this.map.delete(conn.id)) return false;
     this.host.type.metrics?.connectionsActive.dec();
     this.host.type.metrics?.connectionsClosed(reason).inc();
     return true;
@@ -72,6 +84,7 @@ export class Connections {
   /** Disconnects each with its onDisconnect hook, then closes its transport. */
   async disconnectAll(reason: string): Promise<void> {
     for (const conn of [...this.map.values()]) {
+      if (this.held.has(conn.id)) continue;
       await this.disconnect(conn, reason);
       conn.disconnectTransport(1001, reason);
     }
@@ -80,6 +93,7 @@ export class Connections {
   /** Closes every connection without hooks: the instance is being abandoned. */
   closeAll(code: number, reason: string): void {
     for (const conn of [...this.map.values()]) {
+      if (this.held.has(conn.id)) continue;
       this.drop(conn, "actor_stopped");
       conn.disconnectTransport(code, reason);
     }

@@ -12,6 +12,8 @@ export interface ContextHost {
   state: unknown;
   /** The type declares `state` or `createState`; without, `c.state` is a mistake to report. */
   readonly hasState: boolean;
+  /** Lists a stateless call's connection in `c.conns` until the returned function is called. */
+  holdConn(conn: Conn): () => void;
   readonly vars: unknown;
   readonly name: string;
   readonly key: readonly string[];
@@ -122,6 +124,11 @@ export class ActionContext<TState, TVars, TConnParams, TConnState> extends Actor
   /** @internal The same actor, as seen by a call over `conn`: the instance this context is on, whichever queued the call. */
   withConn(conn: Conn<TConnParams, TConnState>, callers: readonly string[]): ActionContext<TState, TVars, TConnParams, TConnState> {
     return new ActionContext(this.instance, conn, callers);
+  }
+
+  /** @internal See ContextHost.holdConn. */
+  holdConn(conn: Conn): () => void {
+    return this.instance.holdConn(conn);
   }
 }
 

@@ -177,6 +177,10 @@ export class ActorInstance {
     return this.life.status;
   }
 
+  holdConn(conn: Conn): () => void {
+    return this.connections.hold(conn);
+  }
+
   get conns(): ReadonlyMap<string, Conn> {
     return this.connections.map;
   }
