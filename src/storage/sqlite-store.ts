@@ -4,6 +4,7 @@ import Database from "better-sqlite3";
 import { keyToString } from "../common/key.js";
 import type { ActorDatabase, ActorStore, ListQuery } from "./driver.js";
 import type { ActorRecord, KvRange, StoreWrite, StoredAlarm, StoredMessage } from "./types.js";
+import { CommitThread } from "./commit-thread.js";
 import { acquireDirLock, type DirLock } from "./dir-lock.js";
 import { tableCounts } from "./table-counts.js";
 
@@ -30,12 +31,15 @@ interface Row {
 /**
  * One SQLite database for every actor: a group commit is then one transaction and one
  * fsync for many actors. docs/ARCHITECTURE.md records the measurement behind the choice.
+ * Writes run on a commit thread (commit-thread.ts), so the fsync does not stop the event loop;
+ * reads use this thread's own connection, which WAL lets read beside the writer.
  */
 export class SqliteStore implements ActorStore {
   readonly kind = "sqlite";
   private db: Database.Database | undefined;
   private lock: DirLock | undefined;
   private stmts!: ReturnType<SqliteStore["prepare"]>;
+  private commits: CommitThread | undefined;
 
   constructor(private readonly opts: SqliteStoreOptions) {}
 
@@ -43,14 +47,23 @@ export class SqliteStore implements ActorStore {
     fs.mkdirSync(this.opts.dataDir, { recursive: true });
     this.lock = acquireDirLock(this.opts.dataDir);
     try {
-      const db = new Database(path.join(this.opts.dataDir, "troupe.db"));
+      const file = path.join(this.opts.dataDir, "troupe.db");
+      const synchronous = this.opts.durability === "process" ? "NORMAL" : "FULL";
+      const db = new Database(file);
       db.pragma("journal_mode = WAL");
-      db.pragma(`synchronous = ${this.opts.durability === "process" ? "NORMAL" : "FULL"}`);
+      db.pragma(`synchronous = ${synchronous}`);
       db.pragma("busy_timeout = 5000");
       migrate(db);
       this.db = db;
       this.stmts = this.prepare(db);
+      this.commits = new CommitThread(file, synchronous);
+      // Serving starts once a commit can be made: the first call must not wait for the thread.
+      await this.commits.ready;
     } catch (err) {
+      await this.commits?.close().catch(() => {});
+      this.commits = undefined;
+      this.db?.close();
+      this.db = undefined;
       this.lock.release();
       throw err;
     }
@@ -61,23 +74,7 @@ export class SqliteStore implements ActorStore {
       byKey: db.prepare<[string, string], Row>("SELECT id, name, key, created_at, input FROM actors WHERE name = ? AND key = ?"),
       byId: db.prepare<[string], Row>("SELECT id, name, key, created_at, input FROM actors WHERE id = ?"),
       state: db.prepare<[string], { state: Buffer }>("SELECT state FROM actors WHERE id = ?"),
-      // An empty state marks an actor whose first turn has not committed yet.
-      insert: db.prepare("INSERT INTO actors (id, name, key, created_at, state, input) VALUES (?, ?, ?, ?, X'', ?) ON CONFLICT (name, key) DO NOTHING"),
-      update: db.prepare("UPDATE actors SET state = ? WHERE id = ?"),
-      remove: db.prepare("DELETE FROM actors WHERE id = ?"),
       kvGet: db.prepare<[string, Uint8Array], { value: Buffer }>("SELECT value FROM kv WHERE actor_id = ? AND key = ?"),
-      // Data for an actor not in the directory (destroyed meanwhile) would be an orphan nobody reads.
-      kvPut: db.prepare("INSERT INTO kv (actor_id, key, value) SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM actors WHERE id = ?) ON CONFLICT (actor_id, key) DO UPDATE SET value = excluded.value"),
-      kvDelete: db.prepare("DELETE FROM kv WHERE actor_id = ? AND key = ?"),
-      kvDeleteAll: db.prepare("DELETE FROM kv WHERE actor_id = ?"),
-      alarmSet: db.prepare("INSERT OR REPLACE INTO alarms (id, actor_id, actor_name, fire_at, action, args) SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM actors WHERE id = ?)"),
-      alarmDelete: db.prepare("DELETE FROM alarms WHERE id = ? AND actor_id = ?"),
-      alarmDeleteAll: db.prepare("DELETE FROM alarms WHERE actor_id = ?"),
-      // A message for an actor destroyed meanwhile would be an orphan nobody reads.
-      qPush: db.prepare("INSERT INTO queue_messages (actor_id, seq, queue, body, enqueued_at, attempts, available_at) SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM actors WHERE id = ?)"),
-      qAck: db.prepare("DELETE FROM queue_messages WHERE actor_id = ? AND seq = ?"),
-      qRetry: db.prepare("UPDATE queue_messages SET attempts = ?, available_at = ?, dead = ? WHERE actor_id = ? AND seq = ?"),
-      qDeleteAll: db.prepare("DELETE FROM queue_messages WHERE actor_id = ?"),
       qLoad: db.prepare<[string], { seq: number; queue: string; body: Buffer; enqueued_at: number; attempts: number; available_at: number }>(
         "SELECT seq, queue, body, enqueued_at, attempts, available_at FROM queue_messages WHERE actor_id = ? AND dead = 0 ORDER BY seq",
       ),
@@ -85,15 +82,16 @@ export class SqliteStore implements ActorStore {
         "SELECT q.actor_id, a.name, q.queue, COUNT(*) AS n FROM queue_messages q JOIN actors a ON a.id = q.actor_id WHERE q.dead = 0 GROUP BY q.actor_id, q.queue",
       ),
       qMaxSeq: db.prepare<[], { m: number | null }>("SELECT MAX(seq) AS m FROM queue_messages"),
-      sqlApplied: db.prepare("INSERT INTO actor_sql (actor_id, applied) SELECT ?, ? WHERE EXISTS (SELECT 1 FROM actors WHERE id = ?) ON CONFLICT (actor_id) DO UPDATE SET applied = max(applied, excluded.applied)"),
       sqlAppliedGet: db.prepare<[string], { applied: number }>("SELECT applied FROM actor_sql WHERE actor_id = ?"),
-      sqlDelete: db.prepare("DELETE FROM actor_sql WHERE actor_id = ?"),
       alarmsAll: db.prepare<[], { id: string; actor_id: string; actor_name: string; fire_at: number; action: string; args: Buffer }>("SELECT id, actor_id, actor_name, fire_at, action, args FROM alarms"),
     };
   }
 
   async close(): Promise<void> {
     if (!this.db) return;
+    // The commit thread first: it finishes the batches it was sent before its connection closes.
+    await this.commits?.close();
+    this.commits = undefined;
     this.db.close();
     this.db = undefined;
     this.lock?.release();
@@ -116,30 +114,8 @@ export class SqliteStore implements ActorStore {
   }
 
   async write(batch: readonly StoreWrite[]): Promise<void> {
-    const db = this.open_();
-    const s = this.stmts;
-    db.transaction(() => {
-      for (const w of batch) {
-        if (w.kind === "state") s.update.run(w.state, w.actorId);
-        else if (w.kind === "create") {
-          const r = w.record;
-          s.insert.run(r.id, r.name, keyToString(r.key), r.createdAt, r.input ?? null);
-        } else if (w.kind === "destroy") {
-          s.remove.run(w.actorId);
-          s.kvDeleteAll.run(w.actorId);
-          s.alarmDeleteAll.run(w.actorId);
-          s.qDeleteAll.run(w.actorId);
-          s.sqlDelete.run(w.actorId);
-        } else if (w.kind === "sqlApplied") s.sqlApplied.run(w.actorId, w.seq, w.actorId); else if (w.kind === "queuePush") {
-          const m = w.message;
-          s.qPush.run(w.actorId, m.seq, m.queue, m.body, m.enqueuedAt, m.attempts, m.availableAt, w.actorId);
-        } else if (w.kind === "queueAck") s.qAck.run(w.actorId, w.seq);
-        else if (w.kind === "queueRetry") s.qRetry.run(w.attempts, w.availableAt, w.dead ? 1 : 0, w.actorId, w.seq); else if (w.kind === "kvPut") s.kvPut.run(w.actorId, w.key, w.value, w.actorId);
-        else if (w.kind === "kvDelete") s.kvDelete.run(w.actorId, w.key);
-        else if (w.kind === "alarmSet") s.alarmSet.run(w.alarm.id, w.actorId, w.alarm.actorName, w.alarm.fireAt, w.alarm.action, w.alarm.args, w.actorId);
-        else s.alarmDelete.run(w.alarmId, w.actorId);
-      }
-    })();
+    if (!this.commits) throw new Error("SqliteStore is not open");
+    return this.commits.write(batch);
   }
 
   async kvGet(actorId: string, key: Uint8Array): Promise<Uint8Array | undefined> {

@@ -1,0 +1,33 @@
+import { parentPort, workerData } from "node:worker_threads";
+import Database from "better-sqlite3";
+import { applyBatch, prepareWrites } from "./sqlite-writes.js";
+import type { StoreWrite } from "./types.js";
+
+/**
+ * The commit thread of the SQLite store: it owns the connection that writes troupe.db, so a
+ * commit's fsync blocks this thread, not the event loop that parses requests and runs turns.
+ * Messages: "ready" out once the connection is open; `{ id, batch }` in, `{ id }` or
+ * `{ id, error: { message, code } }` out; "close" in, "closed" out.
+ */
+const { file, synchronous } = workerData as { file: string; synchronous: "FULL" | "NORMAL" };
+const db = new Database(file);
+db.pragma("journal_mode = WAL");
+db.pragma(`synchronous = ${synchronous}`);
+db.pragma("busy_timeout = 5000");
+const statements = prepareWrites(db);
+parentPort!.postMessage("ready");
+
+parentPort!.on("message", (msg: { id: number; batch: StoreWrite[] } | "close") => {
+  if (msg === "close") {
+    db.close();
+    parentPort!.postMessage("closed");
+    return;
+  }
+  try {
+    applyBatch(db, statements, msg.batch);
+    parentPort!.postMessage({ id: msg.id });
+  } catch (err) {
+    const e = err as { message?: string; code?: string };
+    parentPort!.postMessage({ id: msg.id, error: { message: String(e?.message ?? err), code: e?.code } });
+  }
+});
