@@ -9,11 +9,15 @@ import { run as runConstantTime } from "./constant-time.js";
 import { run as runMetrics } from "./metrics.js";
 import { metricsCpuShare, overheadRun, type OverheadRun } from "./overhead.js";
 import { bytesPerFullyUsedType, runCardinality10, runIdleCost } from "./scale.js";
+import { runScaleMillion, scaleCount, scaleMillionRows } from "./scale-million.js";
 import { runLayoutBench } from "./storage-layout.js";
-import { runClientBench } from "./client-peer.js";
+import { ENCODINGS, retried, runClientBench } from "./client-peer.js";
+import { combineRounds, runHttpLoad } from "./http-load.js";
 import { fmt, median, table } from "./stats.js";
 
-// `npm run bench [-- --only=runtime,peer,client,layout,capabilities,metrics,scale,overhead,constant-time] [--rounds=N]`: prints tables of medians.
+// `npm run bench [-- --only=runtime,peer,client,http,layout,capabilities,metrics,scale,overhead,constant-time,instructions] [--rounds=N]`: prints tables of medians (instructions: only when named; valgrind; --instr-n=5000 --instr-warmup=6000 --instr-repeats=2 --instr-jobs=2 --instr-store=memory|sqlite).
+// `--only=http` takes `--duration=N` (seconds per run, default 10; or BENCH_HTTP_DURATION), BENCH_HTTP_WARMUP (seconds, default 3)
+// and runs one round unless `--rounds=N` is given.
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, "").split("=") as [string, string]));
 const only = args.get("only")?.split(",");
@@ -58,6 +62,7 @@ async function main(): Promise<void> {
         [
           ["sequential action over a connection, p50", `${fmt(m("seqConnP50Ms"), 3)} ms`, "<= 0.3 ms", p?.seqConnP50Ms === undefined ? "-" : `${fmt(p.seqConnP50Ms)} ms`, ratio(p?.seqConnP50Ms, m("seqConnP50Ms"))],
           ["sequential action over a connection, p99", `${fmt(m("seqConnP99Ms"), 3)} ms`, "", "", ""],
+          ["100 connections to 100 actors, 200 pipelined calls each", `${fmt(m("fanPerSec"), 0)}/s`, ">= 50,000/s", "", ""],
           ["1,000 concurrent actions on one connection", `${fmt(m("concurrent1000Ms"))} ms (${fmt(m("concurrentPerSec"), 0)}/s)`, ">= 20,000/s", p?.concurrent1000Ms === undefined ? "-" : `${fmt(p.concurrent1000Ms)} ms`, ratio(p?.concurrent1000Ms, m("concurrent1000Ms"))],
           ["stateless HTTP action, p50", `${fmt(m("httpP50Ms"), 3)} ms`, "<= 2 ms", p?.httpP50Ms === undefined ? "-" : `${fmt(p.httpP50Ms)} ms`, ratio(p?.httpP50Ms, m("httpP50Ms"))],
           ["stateless HTTP action, p99", `${fmt(m("httpP99Ms"), 3)} ms`, "", "", ""],
@@ -77,16 +82,88 @@ async function main(): Promise<void> {
 
   if (want("client")) {
     const c = await runClientBench();
-    console.log("Clients against one Troupe server (durable; sequential calls; target: RivetKit's client within 10% of Troupe's)");
+    console.log("Clients and servers: sequential calls, durable commits on Troupe, each server in its own process");
     if (typeof c === "string") console.log(`(skipped: ${c})`);
     else {
+      const rs = typeof c.rivetServer === "string" ? undefined : c.rivetServer;
+      const cell = (f: { p50: number; p99: number } | undefined) => (f ? `${fmt(f.p50, 3)} / ${fmt(f.p99, 3)} ms` : "-");
       const rows: string[][] = [];
-      for (const [what, figures] of [["stateless HTTP action", c.http], ["action over a connection", c.conn]] as const) {
-        const base = figures.troupe!.p50;
-        for (const [client, f] of Object.entries(figures)) rows.push([what, client, `${fmt(f.p50, 3)} ms`, `${fmt(f.p99, 3)} ms`, client === "troupe" ? "1.00x" : `${fmt(f.p50 / base, 2)}x`]);
+      let worst = 0;
+      for (const [what, key, figures] of [["stateless HTTP action", "http", c.http], ["action over a connection", "conn", c.conn]] as const) {
+        const troupe = figures.troupe!;
+        for (const e of ENCODINGS) {
+          const onTroupe = figures[`rivetkit ${e}`]!;
+          const onRivet = rs?.[key][e];
+          const vsTroupeClient = onTroupe.p50 / troupe.p50;
+          worst = Math.max(worst, vsTroupeClient);
+          rows.push([
+            what,
+            e,
+            cell(troupe),
+            cell(onTroupe),
+            cell(onRivet),
+            `${fmt(vsTroupeClient, 2)}x${vsTroupeClient > 1.1 ? " (over 1.10)" : ""}`,
+            onRivet ? `${fmt(onRivet.p50 / onTroupe.p50, 1)}x / ${fmt(onRivet.p99 / onTroupe.p99, 1)}x` : "-",
+          ]);
+        }
       }
-      console.log(table(["path", "client", "p50", "p99", "p50 vs troupe's client"], rows));
+      console.log(
+        table(
+          ["path", "encoding", "troupe client on troupe (p50 / p99)", "rivetkit client on troupe", "rivetkit client on rivetkit 2.3.19", "rk-on-troupe / troupe client (p50; target <= 1.10x)", "rk-on-rivetkit / rk-on-troupe (p50 / p99)"],
+          rows,
+        ),
+      );
+      const n = (xs: Record<string, { n: number }>) => Object.values(xs)[0]?.n ?? 0;
+      console.log(
+        `Calls per figure: ${n(c.http)} on Troupe (after 100 to warm up), ${rs ? `${n(rs.http)} on RivetKit (after 20; p99 = the slowest call but ${n(rs.http) - Math.ceil(0.99 * n(rs.http))})` : "none on RivetKit"}. ` +
+          `Troupe's client has one encoding of its own; its figure repeats on each row. Worst rivetkit/troupe client ratio on Troupe: ${fmt(worst, 2)}x (target <= 1.10x).`,
+      );
+      if (rs) console.log(`RivetKit's server: started in ${fmt(rs.startMs, 0)} ms, shut down in ${rs.shutdownMs === undefined ? "?" : fmt(rs.shutdownMs, 0)} ms; engine stopped by PID.`);
+      else console.log(`(RivetKit's server: ${c.rivetServer})`);
+      if (retried.length > 0) console.log(`Warm-up calls that failed and were retried: ${retried.length} (${[...new Set(retried)].join("; ")})`);
     }
+    console.log();
+  }
+
+  if (want("http")) {
+    const durationSec = Number(args.get("duration") ?? process.env.BENCH_HTTP_DURATION ?? 10);
+    const warmupSec = Number(process.env.BENCH_HTTP_WARMUP ?? Math.min(3, durationSec));
+    const httpRounds = args.has("rounds") ? rounds : 1;
+    console.log(
+      `HTTP under load (issue 14): autocannon, 50 keep-alive connections, ${durationSec} s per run after ${warmupSec} s of warm-up, one fresh server process per run, the load generator in this process; ${httpRounds} round(s)${httpRounds > 1 ? ", medians" : ""}`,
+    );
+    const perRound = [];
+    for (let r = 0; r < httpRounds; r++) {
+      if (httpRounds > 1) console.error(`round ${r + 1} of ${httpRounds}`);
+      perRound.push(await runHttpLoad({ durationSec, warmupSec, connections: 50, actors: 100 }, (line) => console.error(line)));
+    }
+    const runs = combineRounds(perRound);
+    const hono = runs.find((r) => r.name.startsWith("hono"))!;
+    const invalid = (r: (typeof runs)[number]) => r.non2xx > 0 || r.errors > 0 || r.timeouts > 0;
+    const rows = runs.map((r) => {
+      const isAction = /^troupe action/.test(r.name) && !r.name.includes("durability process");
+      const tput = r.rps / hono.rps;
+      const p99 = r.p99 / hono.p99;
+      const bad = invalid(r) || invalid(hono);
+      return [
+        r.name,
+        `${fmt(r.rps, 0)}/s`,
+        Number.isNaN(r.p50) ? "-" : `${fmt(r.p50, 3)} ms`,
+        Number.isNaN(r.p99) ? "-" : `${fmt(r.p99, 3)} ms`,
+        invalid(r) ? `!!! ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts: INVALID` : "0",
+        r === hono ? "1.00 (baseline)" : bad ? "INVALID" : `${fmt(tput * 100, 0)}%${isAction ? (tput >= 0.5 ? " (>= 50%: met)" : " (>= 50%: MISSED)") : ""}`,
+        r === hono ? "1.00x" : bad ? "INVALID" : `${fmt(p99, 2)}x${isAction ? (p99 <= 3 ? " (<= 3x: met)" : " (<= 3x: MISSED)") : ""}`,
+      ];
+    });
+    console.log(table(["server and request", "requests/s", "p50", "p99", "non-2xx / errors", "throughput vs hono (target)", "p99 vs hono (target)"], rows));
+    for (const r of runs.filter(invalid)) {
+      console.log(`\n!!! INVALID RUN: ${r.name}: ${r.non2xx} non-2xx responses, ${r.errors} errors, ${r.timeouts} timeouts (status codes ${JSON.stringify(r.statusCodes)}; first response: ${r.probe}). Its figures do not count.`);
+    }
+    if (hono && invalid(hono)) console.log("!!! The Hono baseline itself is invalid: every ratio above is void.");
+    console.log("Every server answers POST /gateway/{id}/action/increment with body {\"args\":[1]} (content-type application/json), the request both clients send.");
+    if (httpRounds > 1) console.log(`requests/s by round: ${runs.map((r) => `${r.name}: ${(r.rounds ?? []).map((x) => fmt(x, 0)).join(" ")}`).join("; ")}`);
+    console.log(`First responses: ${runs.map((r) => `${r.name}: ${r.probe}`).join("; ")}`);
+    console.log("The machine has 2 cores: the server gets one and autocannon the other, so the node:http figure may be capped by the load generator.");
     console.log();
   }
 
@@ -143,6 +220,15 @@ async function main(): Promise<void> {
     console.log(`Idle cost: ${idle.actors} sleeping actors, ${fmt(idle.seconds, 0)} s sampled: CPU ${fmt(idle.cpuPercent, 2)}% of one core (target < 1%), RSS ${fmt(idle.rssMb, 0)} MB\n`);
   }
 
+  // Issue 14's million-actor run (bench/scale-million.ts): part of `--only=scale`, or alone with
+  // `--only=scale-million`; `--count=N` (or BENCH_SCALE_COUNT) sets the actors, default 1,000,000.
+  if (want("scale") || want("scale-million")) {
+    const f = await runScaleMillion({ count: scaleCount(args), log: (line) => console.error(line) });
+    console.log(`Scale: ${f.n.toLocaleString("en-US")} actors created over HTTP, slept, restarted over, woken (one server process, SQLite synchronous=FULL)`);
+    console.log(table(["figure", "value", "target"], scaleMillionRows(f)));
+    console.log();
+  }
+
   if (want("overhead")) {
     // Interleave on/off runs, swapping which goes first each round, so drift on a shared
     // machine and any first-of-the-pair effect hit both alike.
@@ -166,6 +252,37 @@ async function main(): Promise<void> {
   }
 
   if (want("constant-time")) await runConstantTime();
+
+  if (only?.includes("instructions")) {
+    // Issue 14: metrics on vs off in instructions (valgrind's callgrind), where wall time cannot resolve 3%. Opt-in: about 5-10 minutes.
+    const instr = await import("./instructions.js");
+    const why = instr.unavailable();
+    console.log("Instructions (issue 14): metrics on vs off, counted by valgrind --tool=callgrind; server and client in one process, sequential actions over one WebSocket");
+    if (why) console.log(`(skipped: ${why})\n`);
+    else {
+      const f = await instr.runInstructionBench({
+        n: Number(args.get("instr-n") ?? 5000),
+        warmup: Number(args.get("instr-warmup") ?? 6000),
+        repeats: Number(args.get("instr-repeats") ?? 2),
+        jobs: Number(args.get("instr-jobs") ?? 2),
+        store: args.get("instr-store") === "sqlite" ? "sqlite" : "memory",
+        log: (line) => console.error(line),
+      });
+      const o = f.options;
+      console.log(
+        table(
+          ["metrics", "instructions per action (median)", "per repeat", "spread across repeats"],
+          (["on", "off"] as const).map((m) => [m, fmt(f.medianPerAction[m], 0), f.perAction[m].map((x) => fmt(x, 0)).join(" "), `${fmt(f.spreadPerActionPct[m], 3)}%`]),
+        ),
+      );
+      console.log(
+        `metrics overhead: ${fmt(f.overheadPct, 2)}% (+${fmt(f.extraPerAction, 0)} instructions per action); from each repeat's runs: ${f.overheadByRepeatPct.map((x) => `${fmt(x, 2)}%`).join(" ")}. ` +
+          `N = ${o.n} actions after ${o.warmup} to warm up, minus a run of the warm-up alone; ${o.store} store; ${o.repeats} repeats.`,
+      );
+      console.log(`Spread of raw totals across repeats: ${Object.entries(f.spreadTotalPct).map(([k, v]) => `${k}: ${fmt(v, 3)}%`).join("; ")}.`);
+      console.log(`${f.runs.length} runs, ${o.jobs} at a time (nice 19), ${fmt(f.wallSeconds / 60, 1)} min; ${f.valgrind}. Each: ${f.command}\n`);
+    }
+  }
 }
 
 await main();

@@ -2,26 +2,12 @@
 // `node bench/peer/rivetkit-bench.mjs [--json]`: logs go to stderr; with --json the last
 // stdout line is { peer, figures }. It always shuts RivetKit down and kills the engine it
 // started, even on failure, because an orphaned services process breaks every later start.
-import { execSync } from "node:child_process";
+import { pidsOnPorts } from "./engine-ports.mjs";
 
 delete process.env.RUST_BACKTRACE; // slows the engine about 5x
 const json = process.argv.includes("--json");
 const log = (...a) => console.error("[rivetkit-bench]", ...a);
-const ENGINE_PORTS = [6420, 8642];
 
-function pidsOnPorts() {
-  try {
-    const out = execSync("ss -ltnpH", { encoding: "utf8" });
-    const pids = new Set();
-    for (const line of out.split("\n")) {
-      if (!ENGINE_PORTS.some((p) => line.includes(`:${p} `))) continue;
-      for (const m of line.matchAll(/pid=(\d+)/g)) if (Number(m[1]) !== process.pid) pids.add(Number(m[1]));
-    }
-    return [...pids];
-  } catch {
-    return [];
-  }
-}
 
 function killEngine() {
   for (const pid of pidsOnPorts()) {
