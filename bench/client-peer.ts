@@ -40,11 +40,20 @@ const N_RIVET = Number(process.env.BENCH_RIVET_CALLS ?? 200);
 /** Warm-up calls that failed and were retried, with their messages (RivetKit's engine can time out the first route resolution on a busy machine). */
 export const retried: string[] = [];
 
+/**
+ * A call that never settles (a client whose connection the peer's engine closed may leave it
+ * pending) would let the process drain and exit 0 with no table: fail it loudly instead.
+ */
+function bounded(call: () => Promise<unknown>, ms = 30_000): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([call(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
+}
+
 async function timeCalls(call: () => Promise<unknown>, n = N, warm = 100): Promise<Latency> {
   for (let i = 0; i < warm; i++) {
     for (let attempt = 1; ; attempt++) {
       try {
-        await call();
+        await bounded(call);
         break;
       } catch (err) {
         if (attempt >= 3) throw err;
@@ -56,7 +65,7 @@ async function timeCalls(call: () => Promise<unknown>, n = N, warm = 100): Promi
   const lat: number[] = [];
   for (let i = 0; i < n; i++) {
     const t = performance.now();
-    await call();
+    await bounded(call);
     lat.push(performance.now() - t);
   }
   return { p50: median(lat), p99: percentile(lat, 99), n };
