@@ -45,8 +45,8 @@ export class ActorInstance {
   readonly calls = new CallLog();
   /** Present when the actor type declares queues. */
   readonly queues: ActorQueues | undefined;
-  /** Raw HTTP and WebSocket handlers (onRequest, onWebSocket). */
-  readonly raw: RawHandlers;
+  /** Raw HTTP and WebSocket handlers (onRequest, onWebSocket), made by `raw` on first use. */
+  private _raw: RawHandlers | undefined;
   private readonly connections: Connections;
   private readonly loop: TurnLoop;
   private readonly life: Lifecycle;
@@ -120,20 +120,6 @@ export class ActorInstance {
       abandoned: () => this.life.status === "crashed",
       afterChange: () => this.afterTurn(),
     });
-    this.raw = new RawHandlers({
-      type,
-      ctx: this.ctx,
-      // A getter: the child logger is made on first use, not for every instance that never logs.
-      get log() {
-        return self.log;
-      },
-      run: (label, fn, internal) => this.runHook(label, fn, internal),
-      runRequest: (fn) => new Promise((resolve, reject) => this.loop.enqueue({ label: "onRequest", run: fn, resolve, reject, noRequeue: true, fromCaller: true })),
-      emit: (send) => this.emit(send),
-      socketClosed: () => {
-        if (this.life.status === "ready") this.afterTurn();
-      },
-    });
     this.queues = type.queues.size === 0 ? undefined : new ActorQueues({
       id,
       actorName: type.name,
@@ -181,6 +167,25 @@ export class ActorInstance {
     return this.connections.hold(conn);
   }
 
+  /** Raw HTTP and WebSockets, made on first use: most actors never take either (about 1 KB each). */
+  get raw(): RawHandlers {
+    const self = this;
+    return (this._raw ??= new RawHandlers({
+      type: this.type,
+      ctx: this.ctx,
+      // A getter: the child logger is made on first use, not for every instance that never logs.
+      get log() {
+        return self.log;
+      },
+      run: (label, fn, internal) => this.runHook(label, fn, internal),
+      runRequest: (fn) => new Promise((resolve, reject) => this.loop.enqueue({ label: "onRequest", run: fn, resolve, reject, noRequeue: true, fromCaller: true })),
+      emit: (send) => this.emit(send),
+      socketClosed: () => {
+        if (this.life.status === "ready") this.afterTurn();
+      },
+    }));
+  }
+
   get conns(): ReadonlyMap<string, Conn> {
     return this.connections.map;
   }
@@ -204,7 +209,7 @@ export class ActorInstance {
   }
 
   get idle(): boolean {
-    return this.loop.empty && this.conns.size === 0 && this.raw.sockets.size === 0 && !this.queues?.hasHandlerWork;
+    return this.loop.empty && this.conns.size === 0 && (this._raw?.sockets.size ?? 0) === 0 && !this.queues?.hasHandlerWork;
   }
 
   /** True while a turn runs on a non-reentrant actor: a call to itself now would deadlock. */
@@ -346,7 +351,7 @@ export class ActorInstance {
     const cfg = this.type.config;
     try {
       await this.life.drain();
-      this.raw.closeAll(1001, reason === "shutdown" ? "shutdown" : "actor_stopped");
+      this._raw?.closeAll(1001, reason === "shutdown" ? "shutdown" : "actor_stopped");
       await this.connections.disconnectAll(reason === "shutdown" ? "shutdown" : "actor_stopped");
       const hook = reason === "destroy" ? cfg.onDestroy : cfg.onSleep;
       if (hook && !this.life.abandoned) {
@@ -425,7 +430,7 @@ export class ActorInstance {
     this.turnDb.abandon();
     const pending = this.loop.takeInbox();
     this.connections.closeAll(1011, "actor_restarted");
-    this.raw.closeAll(1011, "actor_restarted");
+    this._raw?.closeAll(1011, "actor_restarted");
     this.log.warn({ cause }, "actor instance abandoned");
     const settled = this.output.settled().then(() => this.life.resolveStopped());
     this.host.crashed(this, pending, settled);
