@@ -17,8 +17,8 @@ import { fileURLToPath } from "node:url";
  * The warm-up is long (6,000 actions) because V8 keeps optimizing this code path for about 5,000
  * actions; after 500, half of every action's instructions were still TurboFan compiling.
  *
- * Repeatability (the same configuration counted twice differs by about 0.02%): see NODE_FLAGS and
- * build() below; the fixture pushes every wall-time timer beyond the run and closes its one HTTP
+ * Repeatability (the same configuration counted twice differs by about 0.02%): see NODE_FLAGS,
+ * MALLOC_TUNABLES and build() below; the fixture pushes every wall-time timer beyond the run and closes its one HTTP
  * connection as soon as it is answered. What remains is the order of heap addresses (V8's register
  * allocator keeps pointer-ordered sets): a few hundred thousand instructions per run.
  */
@@ -32,6 +32,11 @@ export const NODE_FLAGS = ["--predictable", "--predictable-gc-schedule", "--no-m
 // --smc-check=all-non-file: valgrind re-checks translated code for changes in anonymous mappings,
 // which is where V8 puts JIT code (and wasm); the node binary's own code is never rewritten. It
 // counted the same totals as --smc-check=all, at about half the run time.
+// glibc's malloc: by default each thread caches 7 freed chunks per size class; past that, a
+// malloc searches the bins, at a cost that depends on the heap's layout, which drifted between
+// otherwise identical runs (0.1-0.2% of the total, most of the run-to-run spread). A cache deep
+// enough for the workload's churn takes the bin search out of the steady state.
+export const MALLOC_TUNABLES = "glibc.malloc.tcache_count=65535";
 export const VALGRIND_FLAGS = ["--tool=callgrind", "--smc-check=all-non-file", "--dump-instr=no", "--dump-line=no"] as const;
 
 export interface InstructionOptions {
@@ -39,7 +44,7 @@ export interface InstructionOptions {
   n: number;
   /** Actions before them in every run, the N = 0 baseline included (default 6,000). */
   warmup: number;
-  /** Runs of each configuration (default 2). */
+  /** Runs of each configuration (default 3). */
   repeats: number;
   store: "memory" | "sqlite";
   /** valgrind processes at once; each uses one core (valgrind serializes a process's threads). */
@@ -131,7 +136,7 @@ const killAll = () => {
 function countOnce(dir: string, metrics: "on" | "off", n: number, o: InstructionOptions, tag: string): Promise<{ instructions: number; seconds: number }> {
   const outFile = path.join(dir, `callgrind.${tag}.out`);
   const args = [...VALGRIND_FLAGS, `--callgrind-out-file=${outFile}`, process.execPath, ...NODE_FLAGS, path.join(dir, "bench/fixtures/instr-workload.js")];
-  const env = { ...process.env, INSTR_METRICS: metrics, INSTR_N: String(n), INSTR_WARMUP: String(o.warmup), INSTR_STORE: o.store };
+  const env = { ...process.env, GLIBC_TUNABLES: MALLOC_TUNABLES, INSTR_METRICS: metrics, INSTR_N: String(n), INSTR_WARMUP: String(o.warmup), INSTR_STORE: o.store };
   const t = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn("valgrind", args, { env, stdio: ["ignore", "pipe", "pipe"] });
@@ -243,7 +248,7 @@ export async function runInstructionBench(o: InstructionOptions): Promise<Instru
       spreadTotalPct,
       wallSeconds: (performance.now() - t0) / 1000,
       valgrind,
-      command: `INSTR_METRICS=on|off INSTR_N=${o.n}|0 INSTR_WARMUP=${o.warmup} INSTR_STORE=${o.store} valgrind ${VALGRIND_FLAGS.join(" ")} --callgrind-out-file=… node ${NODE_FLAGS.join(" ")} <esbuild bundle>/bench/fixtures/instr-workload.js`,
+      command: `GLIBC_TUNABLES=${MALLOC_TUNABLES} INSTR_METRICS=on|off INSTR_N=${o.n}|0 INSTR_WARMUP=${o.warmup} INSTR_STORE=${o.store} valgrind ${VALGRIND_FLAGS.join(" ")} --callgrind-out-file=… node ${NODE_FLAGS.join(" ")} <esbuild bundle>/bench/fixtures/instr-workload.js`,
     };
   } finally {
     killAll();
