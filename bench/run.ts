@@ -15,7 +15,7 @@ import { ENCODINGS, retried, runClientBench } from "./client-peer.js";
 import { combineRounds, runHttpLoad } from "./http-load.js";
 import { fmt, median, table } from "./stats.js";
 
-// `npm run bench [-- --only=runtime,peer,client,http,layout,capabilities,metrics,scale,overhead,constant-time,instructions] [--rounds=N]`: prints tables of medians (instructions: only when named; valgrind; --instr-n=5000 --instr-warmup=6000 --instr-repeats=2 --instr-jobs=2 --instr-store=memory|sqlite).
+// `npm run bench [-- --only=runtime,peer,client,http,layout,capabilities,metrics,scale,overhead,constant-time,instructions] [--rounds=N]`: prints tables of medians (instructions: only when named; valgrind; --instr-n=5000 --instr-warmup=6000 --instr-repeats=3 --instr-jobs=2 --instr-store=memory|sqlite).
 // `--only=http` takes `--duration=N` (seconds per run, default 10; or BENCH_HTTP_DURATION), BENCH_HTTP_WARMUP (seconds, default 3)
 // and runs one round unless `--rounds=N` is given.
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -263,7 +263,7 @@ async function main(): Promise<void> {
       const f = await instr.runInstructionBench({
         n: Number(args.get("instr-n") ?? 5000),
         warmup: Number(args.get("instr-warmup") ?? 6000),
-        repeats: Number(args.get("instr-repeats") ?? 2),
+        repeats: Number(args.get("instr-repeats") ?? 3),
         jobs: Number(args.get("instr-jobs") ?? 2),
         store: args.get("instr-store") === "sqlite" ? "sqlite" : "memory",
         log: (line) => console.error(line),
