@@ -15,12 +15,16 @@ import { fileURLToPath } from "node:url";
  * Per repeat and configuration two runs: warm-up only (N = 0) and warm-up + N. Startup, warm-up
  * and shutdown cancel in the difference, so instructions per action = (total(N) - total(0)) / N.
  * The warm-up is long (6,000 actions) because V8 keeps optimizing this code path for about 5,000
- * actions; after 500, half of every action's instructions were still TurboFan compiling.
+ * actions: 500 in, an action still counted 585k instructions against 162k in the steady state,
+ * most of the difference compiler work.
  *
- * Repeatability (the same configuration counted twice differs by about 0.02%): see NODE_FLAGS,
- * MALLOC_TUNABLES and build() below; the fixture pushes every wall-time timer beyond the run and closes its one HTTP
- * connection as soon as it is answered. What remains is the order of heap addresses (V8's register
- * allocator keeps pointer-ordered sets): a few hundred thousand instructions per run.
+ * Repeatability: V8 decides when and how to optimize from counters, so anything that feeds it a
+ * value that moves with wall time or memory layout can move the count by a one-off chunk of
+ * compiler work, or steer the steady state. Each source found is pinned: V8's background threads
+ * and GC tasks (NODE_FLAGS), glibc's malloc bin search (MALLOC_TUNABLES), the module loading order
+ * (build), the environment's size (workloadEnv), and in the fixture the clocks, the GC durations
+ * the metrics observe, the timers and the keep-alive connection. What remains: same-configuration
+ * totals agree to about 0.01-0.05%.
  */
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -63,17 +67,21 @@ export interface InstructionRun {
 export interface InstructionFigures {
   options: Omit<InstructionOptions, "log">;
   runs: InstructionRun[];
-  /** Instructions per action, one per repeat (each from the two runs of that repeat). */
+  /** Instructions per action, one per repeat (from the two runs of that repeat). */
   perAction: Record<"on" | "off", number[]>;
   /** Median of perAction (the mean of the middle two for an even count). */
   medianPerAction: Record<"on" | "off", number>;
-  /** on / off - 1 of the median per-action figures, in percent. */
+  /** on / off - 1 of medianPerAction, in percent. */
   overheadPct: number;
   /** Extra instructions per action with metrics on (medians). */
   extraPerAction: number;
   /** The overhead from each repeat's own figures, to show how much it moves. */
   overheadByRepeatPct: number[];
-  /** (max - min) / median across repeats, in percent: of the per-action figures, and of the raw totals per (metrics, N). */
+  /**
+   * (max - min) / median across repeats, in percent: of the per-action figures, and of the raw
+   * totals per (metrics, N). Repeats differ in their environment's size (workloadEnv), so the
+   * totals can differ by a one-off amount; the per-action figures should not.
+   */
   spreadPerActionPct: Record<"on" | "off", number>;
   spreadTotalPct: Record<string, number>;
   wallSeconds: number;
@@ -132,11 +140,30 @@ const killAll = () => {
   for (const c of live) c.kill("SIGKILL");
 };
 
+/**
+ * The workload's whole environment. Its size places the initial stack, and the stack's placement
+ * decided whether V8 did a one-off piece of work (about 38 million instructions, 0.9% of a run)
+ * during the metrics-on warm-up: runs that differed only in the length of `INSTR_N=0` versus
+ * `INSTR_N=5000` landed on different sides, which broke the subtraction. So every run of a repeat
+ * gets the same environment, byte for byte in size, and each repeat a different padding: the
+ * repeats sample stack placements, and the spread across them shows how much that moves.
+ */
+function workloadEnv(metrics: "on" | "off", n: number, o: InstructionOptions, repeat: number): NodeJS.ProcessEnv {
+  const ten = (x: number) => String(x).padStart(10, "0");
+  return {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    GLIBC_TUNABLES: MALLOC_TUNABLES,
+    INSTR: `${metrics === "on" ? 1 : 0},${ten(n)},${ten(o.warmup)},${o.store}`,
+    INSTR_PAD: "x".repeat(16 * repeat),
+  };
+}
+
 /** One workload process under callgrind; resolves with its instruction total. */
-function countOnce(dir: string, metrics: "on" | "off", n: number, o: InstructionOptions, tag: string): Promise<{ instructions: number; seconds: number }> {
-  const outFile = path.join(dir, `callgrind.${tag}.out`);
+function countOnce(dir: string, metrics: "on" | "off", n: number, repeat: number, o: InstructionOptions, tag: string, index: number): Promise<{ instructions: number; seconds: number }> {
+  // A fixed-length name: valgrind's own arguments share the address space with the workload.
+  const outFile = path.join(dir, `callgrind.${String(index).padStart(4, "0")}.out`);
   const args = [...VALGRIND_FLAGS, `--callgrind-out-file=${outFile}`, process.execPath, ...NODE_FLAGS, path.join(dir, "bench/fixtures/instr-workload.js")];
-  const env = { ...process.env, GLIBC_TUNABLES: MALLOC_TUNABLES, INSTR_METRICS: metrics, INSTR_N: String(n), INSTR_WARMUP: String(o.warmup), INSTR_STORE: o.store };
+  const env = workloadEnv(metrics, n, o, repeat);
   const t = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn("valgrind", args, { env, stdio: ["ignore", "pipe", "pipe"] });
@@ -217,9 +244,10 @@ export async function runInstructionBench(o: InstructionOptions): Promise<Instru
     let next = 0;
     const worker = async () => {
       while (next < plan.length) {
-        const p = plan[next++]!;
+        const index = next++;
+        const p = plan[index]!;
         const tag = `${p.metrics}-n${p.n}-r${p.repeat}`;
-        const { instructions, seconds } = await countOnce(dir, p.metrics, p.n, o, tag);
+        const { instructions, seconds } = await countOnce(dir, p.metrics, p.n, p.repeat, o, tag, index);
         runs.push({ ...p, instructions, seconds });
         log(`  ${tag}: ${instructions.toLocaleString("en-US")} instructions in ${seconds.toFixed(0)} s (${runs.length}/${plan.length})`);
       }
@@ -229,6 +257,7 @@ export async function runInstructionBench(o: InstructionOptions): Promise<Instru
     const total = (metrics: "on" | "off", n: number, repeat: number) => runs.find((x) => x.metrics === metrics && x.n === n && x.repeat === repeat)!.instructions;
     const perAction = { on: [] as number[], off: [] as number[] };
     for (let r = 0; r < o.repeats; r++) for (const m of ["on", "off"] as const) perAction[m].push((total(m, o.n, r) - total(m, 0, r)) / o.n);
+    // Only runs of the same repeat (the same environment) are subtracted from each other.
     const on = mid(perAction.on);
     const off = mid(perAction.off);
     const spreadTotalPct: Record<string, number> = {};
@@ -248,7 +277,7 @@ export async function runInstructionBench(o: InstructionOptions): Promise<Instru
       spreadTotalPct,
       wallSeconds: (performance.now() - t0) / 1000,
       valgrind,
-      command: `GLIBC_TUNABLES=${MALLOC_TUNABLES} INSTR_METRICS=on|off INSTR_N=${o.n}|0 INSTR_WARMUP=${o.warmup} INSTR_STORE=${o.store} valgrind ${VALGRIND_FLAGS.join(" ")} --callgrind-out-file=… node ${NODE_FLAGS.join(" ")} <esbuild bundle>/bench/fixtures/instr-workload.js`,
+      command: `env -i PATH=… GLIBC_TUNABLES=${MALLOC_TUNABLES} INSTR=1|0,${String(o.n).padStart(10, "0")}|0000000000,${String(o.warmup).padStart(10, "0")},${o.store} INSTR_PAD=<16 x repeat bytes> valgrind ${VALGRIND_FLAGS.join(" ")} --callgrind-out-file=… node ${NODE_FLAGS.join(" ")} <esbuild bundle>/bench/fixtures/instr-workload.js`,
     };
   } finally {
     killAll();

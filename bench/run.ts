@@ -279,7 +279,7 @@ async function main(): Promise<void> {
         `metrics overhead: ${fmt(f.overheadPct, 2)}% (+${fmt(f.extraPerAction, 0)} instructions per action); from each repeat's runs: ${f.overheadByRepeatPct.map((x) => `${fmt(x, 2)}%`).join(" ")}. ` +
           `N = ${o.n} actions after ${o.warmup} to warm up, minus a run of the warm-up alone; ${o.store} store; ${o.repeats} repeats.`,
       );
-      console.log(`Spread of raw totals across repeats: ${Object.entries(f.spreadTotalPct).map(([k, v]) => `${k}: ${fmt(v, 3)}%`).join("; ")}.`);
+      console.log(`Spread of raw totals across repeats (each repeat pads the environment differently; see bench/instructions.ts): ${Object.entries(f.spreadTotalPct).map(([k, v]) => `${k}: ${fmt(v, 3)}%`).join("; ")}.`);
       console.log(`${f.runs.length} runs, ${o.jobs} at a time (nice 19), ${fmt(f.wallSeconds / 60, 1)} min; ${f.valgrind}. Each: ${f.command}\n`);
     }
   }
