@@ -2,6 +2,7 @@
 // `node bench/peer/rivetkit-bench.mjs [--json]`: logs go to stderr; with --json the last
 // stdout line is { peer, figures }. It always shuts RivetKit down and kills the engine it
 // started, even on failure, because an orphaned services process breaks every later start.
+import { counterActor } from "./counter.mjs";
 import { pidsOnPorts } from "./engine-ports.mjs";
 
 delete process.env.RUST_BACKTRACE; // slows the engine about 5x
@@ -32,17 +33,7 @@ async function main() {
   }
   const { actor, setup } = await import("rivetkit");
   const { createClient } = await import("rivetkit/client");
-  const counter = actor({
-    state: { count: 0 },
-    actions: {
-      increment: (c, by = 1) => {
-        c.state.count += by;
-        c.broadcast("changed", c.state.count);
-        return c.state.count;
-      },
-      get: (c) => c.state.count,
-    },
-  });
+  const counter = counterActor(actor);
   const registry = setup({ use: { counter } });
   const figures = {};
   try {

@@ -8,6 +8,7 @@
 // Logs go to stderr. When 6420 or 8642 is held (a Troupe server on its default port, another
 // RivetKit run) it waits up to 2 minutes and then gives up: it never kills a process it did not
 // start.
+import { counterActor } from "./counter.mjs";
 import { pidsOnPorts } from "./engine-ports.mjs";
 import fs from "node:fs";
 
@@ -104,17 +105,7 @@ try {
   }
   if (busy.length > 0) throw new Error(`ports 6420/8642 are held by processes this script did not start and will not kill: ${busy.map((p) => `${p} ${cmdline(p)}`).join("; ")}`);
   const { actor, setup } = await import("rivetkit");
-  const counter = actor({
-    state: { count: 0 },
-    actions: {
-      increment: (c, by = 1) => {
-        c.state.count += by;
-        c.broadcast("changed", c.state.count);
-        return c.state.count;
-      },
-      get: (c) => c.state.count,
-    },
-  });
+  const counter = counterActor(actor);
   // RivetKit's own SIGINT/SIGTERM handlers would race this script's cleanup.
   registry = setup({ use: { counter }, shutdown: { disableSignalHandlers: true } });
   log("starting RivetKit (engine and services)...");

@@ -81,7 +81,12 @@ async function post(target: string, message: unknown, o: CallOptions): Promise<W
   const encoding = o.encoding ?? "json";
   const payload = encoding === "json" ? jsonStringifyCompat(message) : new Uint8Array(cborEncode(message));
   const res = await fetch(target, { method: "POST", headers: requestHeaders(o), body: payload as BodyInit });
-  if (encoding === "json" || (res.headers.get("content-type") ?? "").startsWith("application/json")) return readJson(res);
+  const json = encoding === "json" || (res.headers.get("content-type") ?? "").startsWith("application/json");
+  return json ? readJson(res) : readCbor(res);
+}
+
+/** A binary answer: CBOR with the `$` tags revived (a BARE body does not decode and reads as undefined). */
+async function readCbor(res: Response): Promise<WireResponse> {
   const bytes = new Uint8Array(await res.arrayBuffer());
   let body: unknown;
   try {
@@ -196,13 +201,5 @@ export class WireConn {
  */
 export async function fetchDecoded(target: string, init: RequestInit = {}): Promise<WireResponse> {
   const res = await fetch(target, init);
-  if (!(res.headers.get("content-type") ?? "").startsWith("application/octet-stream")) return readJson(res);
-  const bytes = new Uint8Array(await res.arrayBuffer());
-  let body: unknown;
-  try {
-    body = bytes.byteLength === 0 ? undefined : reviveJsonCompat(cborDecode(bytes));
-  } catch {
-    body = undefined;
-  }
-  return { status: res.status, headers: res.headers, body, text: "" };
+  return (res.headers.get("content-type") ?? "").startsWith("application/octet-stream") ? readCbor(res) : readJson(res);
 }

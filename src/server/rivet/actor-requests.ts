@@ -3,7 +3,7 @@ import { CONTENT_TYPE, httpActionRequest, httpActionResponse, httpQueueSendReque
 import type { HttpQueueSendResponse } from "../../protocol/rivet/messages.js";
 import type { ActorGateway } from "../../runtime/gateway.js";
 import { connParams } from "../conn-params.js";
-import { readLimited } from "./body.js";
+import { byteSize, readLimited } from "./body.js";
 
 /**
  * The actor requests a RivetKit handle sends through the gateway, once the actor is known:
@@ -32,7 +32,7 @@ export interface ActorRequest {
 }
 
 function reply(encoding: Encoding, body: string | Uint8Array, limit: number): Response {
-  const size = typeof body === "string" ? Buffer.byteLength(body) : body.byteLength;
+  const size = byteSize(body, limit);
   if (size > limit) throw errors.outgoingTooLong(size, limit);
   return new Response(typeof body === "string" ? body : new Uint8Array(body), { status: 200, headers: { "content-type": CONTENT_TYPE[encoding] } });
 }

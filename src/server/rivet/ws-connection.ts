@@ -6,6 +6,7 @@ import type { ToClient, ToServer } from "../../protocol/rivet/messages.js";
 import type { ActorGateway, GatewayConnection } from "../../runtime/gateway.js";
 import type { Limits } from "../limits.js";
 import { closeWith, type Refuse } from "../ws-caps.js";
+import { byteSize } from "./body.js";
 import { ConnSession } from "../conn-session.js";
 import type { RivetSocketSetup } from "./ws-protocols.js";
 
@@ -61,7 +62,7 @@ function frameSender(ws: WebSocket, setup: RivetSocketSetup, ctx: RivetConnectio
       const e = errors.internal();
       frame = toClient.encode(setup.encoding, { tag: "Error", val: { group: e.group, code: e.code, message: e.message, actionId: msg.val.id } });
     }
-    const size = typeof frame === "string" ? Buffer.byteLength(frame) : frame.byteLength;
+    const size = byteSize(frame, ctx.maxResponseBytes);
     if (size > ctx.maxResponseBytes) {
       const e = errors.outgoingTooLong(size, ctx.maxResponseBytes);
       if (msg.tag !== "ActionResponse") {
