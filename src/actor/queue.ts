@@ -42,6 +42,13 @@ export interface QueueMessage<T = unknown> {
   attempts: number;
 }
 
+/** One handler turn for one message. */
+interface Delivery {
+  readonly msg: StoredMessage;
+  /** Dropped unrun: the message before it came back (its turn's commit was refused). */
+  dropped: boolean;
+}
+
 /**
  * An actor's durable queues in memory: messages in seq order per queue, one handled at a
  * time per queue. A message's removal (or its retry count) is staged with the turn that
@@ -49,7 +56,12 @@ export interface QueueMessage<T = unknown> {
  */
 export class ActorQueues {
   private readonly pending = new Map<string, StoredMessage[]>();
-  private readonly busy = new Set<string>();
+  /**
+   * The delivery each queue waits on. A handler turn frees its queue when its fate is staged, so
+   * the next message's turn can follow before that commit lands; an SQL commit that is then
+   * refused stages the fate again, and the next delivery, already queued, is dropped.
+   */
+  private readonly inFlight = new Map<string, Delivery>();
   private readonly nextWaiters = new Map<string, Array<(m: StoredMessage | undefined) => void>>();
   private retryTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -95,7 +107,7 @@ export class ActorQueues {
     const now = Date.now();
     for (const [queue, list] of this.pending) {
       const spec = this.host.specs.get(queue);
-      if (!spec?.handler || this.busy.has(queue) || list.length === 0) continue;
+      if (!spec?.handler || this.inFlight.has(queue) || list.length === 0) continue;
       const head = list[0]!;
       if (head.availableAt > now) {
         soonest = Math.min(soonest, head.availableAt);
@@ -110,44 +122,61 @@ export class ActorQueues {
   }
 
   private handle(queue: string, spec: QueueSpec, msg: StoredMessage): void {
-    this.busy.add(queue);
+    const delivery: Delivery = { msg, dropped: false };
+    this.inFlight.set(queue, delivery);
     const m = this.host.metrics?.get(queue);
-    if (msg.attempts === 0) m?.wait.observe(Math.max(0, Date.now() - msg.enqueuedAt) / 1000);
     this.host.runHandler(
       `queue:${queue}`,
-      (ctx) => spec.handler!(ctx, cbor.decode(msg.body), { id: msg.seq, attempts: msg.attempts }),
-      (ok, output, error) => {
-        const list = this.pending.get(queue)!;
-        if (ok) {
-          this.take(list, msg, { ok: true, output }, () => m?.processed.ok.inc());
-        } else if (msg.attempts + 1 >= spec.maxAttempts) {
-          this.host.log.error({ err: error, queue, messageId: msg.seq, attempts: msg.attempts + 1 }, "queue message failed its last attempt; it is now a dead letter");
-          const dead = errors.queueMessageDead(msg.attempts + 1);
-          this.remove(list, msg);
-          this.host.decided(msg.seq, { ok: false, error: dead });
-          this.host.stageWith(
-            { kind: "queueRetry", actorId: this.host.id, seq: msg.seq, queue, attempts: msg.attempts + 1, availableAt: msg.availableAt, dead: true },
-            () => this.restore(list, msg),
-            () => {
-              m?.processed.dead.inc();
-              m?.depth.dec();
-              this.host.messageSettled(msg.seq, { ok: false, error: dead });
-            },
-          );
-        } else {
-          const attempts = msg.attempts + 1;
-          const availableAt = Date.now() + spec.backoffMs * 2 ** (attempts - 1);
-          const before = { attempts: msg.attempts, availableAt: msg.availableAt };
-          Object.assign(msg, { attempts, availableAt });
-          this.host.stageWith(
-            { kind: "queueRetry", actorId: this.host.id, seq: msg.seq, queue, attempts, availableAt, dead: false },
-            () => Object.assign(msg, before),
-            () => m?.processed.error.inc(),
-          );
-        }
-        this.busy.delete(queue);
+      (ctx) => {
+        if (delivery.dropped) return undefined;
+        if (msg.attempts === 0) m?.wait.observe(Math.max(0, Date.now() - msg.enqueuedAt) / 1000);
+        return spec.handler!(ctx, cbor.decode(msg.body), { id: msg.seq, attempts: msg.attempts });
       },
+      (ok, output, error) => this.finish(queue, spec, delivery, ok, output, error),
     );
+  }
+
+  /**
+   * Stages a delivery's fate with its turn. The turn loop calls this at the commit point and,
+   * if that commit is then refused, once more with ok false (the staged acknowledgement was
+   * rolled back and the message put back first in line).
+   */
+  private finish(queue: string, spec: QueueSpec, delivery: Delivery, ok: boolean, output: unknown, error: unknown): void {
+    if (delivery.dropped) return;
+    const { msg } = delivery;
+    const current = this.inFlight.get(queue);
+    // Started while this turn's commit was pending: the message it took is no longer next.
+    if (current !== undefined && current !== delivery) current.dropped = true;
+    const list = this.pending.get(queue)!;
+    const m = this.host.metrics?.get(queue);
+    if (ok) {
+      this.take(list, msg, { ok: true, output }, () => m?.processed.ok.inc());
+    } else if (msg.attempts + 1 >= spec.maxAttempts) {
+      this.host.log.error({ err: error, queue, messageId: msg.seq, attempts: msg.attempts + 1 }, "queue message failed its last attempt; it is now a dead letter");
+      const dead = errors.queueMessageDead(msg.attempts + 1);
+      this.remove(list, msg);
+      this.host.decided(msg.seq, { ok: false, error: dead });
+      this.host.stageWith(
+        { kind: "queueRetry", actorId: this.host.id, seq: msg.seq, queue, attempts: msg.attempts + 1, availableAt: msg.availableAt, dead: true },
+        () => this.restore(list, msg),
+        () => {
+          m?.processed.dead.inc();
+          m?.depth.dec();
+          this.host.messageSettled(msg.seq, { ok: false, error: dead });
+        },
+      );
+    } else {
+      const attempts = msg.attempts + 1;
+      const availableAt = Date.now() + spec.backoffMs * 2 ** (attempts - 1);
+      const before = { attempts: msg.attempts, availableAt: msg.availableAt };
+      Object.assign(msg, { attempts, availableAt });
+      this.host.stageWith(
+        { kind: "queueRetry", actorId: this.host.id, seq: msg.seq, queue, attempts, availableAt, dead: false },
+        () => Object.assign(msg, before),
+        () => m?.processed.error.inc(),
+      );
+    }
+    this.inFlight.delete(queue);
   }
 
   /** `c.queue.next(name)`: the next message of a queue without a handler, or undefined after `timeoutMs`. */

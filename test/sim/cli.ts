@@ -2,7 +2,8 @@
  * The simulation from the command line.
  *   node --import tsx test/sim/cli.ts --seed=N [--runs=R] [--path=P] [--trace]   replay or explore one seed
  *   node --import tsx test/sim/cli.ts --seconds=S [--runs=R]                     stress: fresh seeds until time or runs are spent
- * A failure prints its seed and path; `--seed=N --path=P --trace` replays it step by step.
+ * A failure prints its seed and path; `--seed=N --path=P --trace` replays it step by step. A search
+ * replays the shrunk path once more on its own and says so if it passes there.
  */
 import { emptyTotals, simulate, type SimTotals } from "./run.js";
 
@@ -21,8 +22,21 @@ async function one(seed: number, runs: number, path: string | undefined, totals:
     const message = String((err as Error).message);
     const where = /\{ seed: (-?\d+), path: "([^"]*)"/.exec(message);
     console.log(`FAILED: ${(err as { cause?: Error }).cause?.message ?? message.split("\n")[0]}`);
-    if (where) console.log(`replay: node --import tsx test/sim/cli.ts --seed=${where[1]} --path=${where[2]} --trace`);
+    if (where) {
+      console.log(`replay: node --import tsx test/sim/cli.ts --seed=${where[1]} --path=${where[2]} --trace`);
+      // A failure must replay from its seed and path alone: one that does not is the harness's defect.
+      if (path === undefined && !(await replays(Number(where[1]), where[2]!))) console.log("NOT REPLAYABLE: that path passes on its own, so the failure depended on earlier schedules in this process");
+    }
     return false;
+  }
+}
+
+async function replays(seed: number, path: string): Promise<boolean> {
+  try {
+    await simulate({ seed, numRuns: 1, path, endOnFailure: true });
+    return false;
+  } catch {
+    return true;
   }
 }
 

@@ -44,4 +44,9 @@ export const REGRESSIONS: ReadonlyArray<{ bug: string; seed: number; path: strin
     seed: 3,
     path: "1261",
   },
+  {
+    bug: "an SQL queue handler's turn freed its queue before its commit; the commit found the disk full, and the message was handled and acknowledged twice (queue depth −1)",
+    seed: 782371973,
+    path: "21:0:2:50:0:1:15:21:20:29:4:3:13:13:19:29:31:34:36:37:42:43:46:10:14:4:15:17:17:19:25:29:30:34:41:4:1:21:35:36:37:39:22:34:36:15:32:38:38:40:42:41:25:33:14:25:29:24:24:27:19:23:25:28:29",
+  },
 ];

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { World, type Cmd } from "./world.js";
 import type { FaultRates } from "./faulty-store.js";
+import { freshScheduler } from "./fresh-scheduler.js";
 
 const slot = fc.integer({ min: 0, max: 3 });
 
@@ -82,7 +83,7 @@ export async function runSchedule(s: fc.Scheduler, rates: FaultRates, faultSeed:
   }
 }
 
-export const scheduleArb = fc.tuple(fc.scheduler(), ratesArb, fc.integer(), fc.array(cmdArb, { minLength: 1, maxLength: 60, size: "max" }));
+export const scheduleArb = fc.tuple(freshScheduler(), ratesArb, fc.integer(), fc.array(cmdArb, { minLength: 1, maxLength: 60, size: "max" }));
 
 /** Runs `numRuns` schedules from `seed`; a failure throws fast-check's report with its seed and path. */
 export async function simulate(opts: { seed: number; numRuns: number; path?: string; totals?: SimTotals; endOnFailure?: boolean }): Promise<void> {

@@ -136,8 +136,12 @@ export class World {
     await this.boot();
   }
 
-  /** Always call: restores the real timers. */
+  /**
+   * Always call: restores the real timers. A schedule that failed never shut its registry down:
+   * its store goes dead too, so nothing it left running completes in a later schedule.
+   */
   stop(): void {
+    this.live?.store.kill();
     this.clock?.uninstall();
   }
 
