@@ -1,6 +1,7 @@
 import type { CommitObserver } from "../storage/group-commit.js";
 import { DEFAULT_OPTIONS, type ActorConfig, type ActorOptions, type AnyActionFn, type AnyActorDefinition } from "./definition.js";
-import type { ActorTypeMetrics } from "./metrics-port.js";
+import { IdleClock } from "./idle-clock.js";
+import type { ActionMetrics, ActorTypeMetrics } from "./metrics-port.js";
 import type { QueueSpec } from "./queue.js";
 
 
@@ -10,6 +11,8 @@ export interface ActorType {
   readonly config: ActorConfig<any, any, any, any, any, Record<string, AnyActionFn>>;
   readonly options: Required<ActorOptions>;
   readonly actions: ReadonlyMap<string, AnyActionFn>;
+  /** Per declared action, made once: what its tasks carry, so calls share one name string and one metrics holder. */
+  readonly actionSpecs: ReadonlyMap<string, ActionSpec>;
   readonly queues: ReadonlyMap<string, QueueSpec>;
   /** Some queue has a handler: stored messages need the actor awake to be handled. */
   readonly hasQueueHandlers: boolean;
@@ -17,6 +20,16 @@ export interface ActorType {
   readonly admits: boolean;
   readonly metrics: ActorTypeMetrics | undefined;
   readonly commitObserver: CommitObserver | undefined;
+  /** Times its instances' idle sleeps: one timer per bucket of deadlines, not one per actor. */
+  readonly idleClock: IdleClock;
+}
+
+export interface ActionSpec {
+  readonly fn: AnyActionFn;
+  /** The declared name: a call log keeps this string, not each caller's copy. */
+  readonly label: string;
+  readonly alarmLabel: string;
+  readonly metrics: ActionMetrics | undefined;
 }
 
 const NAME_RE = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
@@ -38,15 +51,18 @@ export function createActorType(name: string, def: AnyActorDefinition, metrics: 
     if (!Number.isFinite(backoffMs) || backoffMs < 0) throw new TypeError(`actor "${name}": queue "${q}" backoffMs must be a non-negative number`);
     queues.set(q, { handler: o.handler, maxAttempts, backoffMs });
   }
+  const options = { ...DEFAULT_OPTIONS, ...envDefaults(), ...def.config.options };
   return {
     name,
     config: def.config,
-    options: { ...DEFAULT_OPTIONS, ...envDefaults(), ...def.config.options },
+    options,
     actions,
+    actionSpecs: new Map([...actions].map(([a, fn]) => [a, { fn, label: a, alarmLabel: `alarm:${a}`, metrics: metrics?.actions.get(a) }])),
     queues,
     hasQueueHandlers: [...queues.values()].some((q) => q.handler !== undefined),
     admits: ["onBeforeConnect", "createConnState", "connState", "onConnect", "onDisconnect"].some((k) => def.config[k as keyof typeof def.config] !== undefined),
     metrics,
+    idleClock: new IdleClock(options.sleepTimeoutMs),
     commitObserver: metrics && {
       committed(bytes, seconds) {
         metrics.stateCommits.inc();

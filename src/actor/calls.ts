@@ -23,6 +23,9 @@ export interface CallHost extends ContextHost {
   readonly log: Logger;
 }
 
+/** An alarm whose action is gone: still an action call for the call log, with no metrics of its own. */
+const NO_ACTION_METRICS = { metrics: undefined };
+
 /** Alarm failures that mean "try again later" rather than "the action threw". */
 const ALARM_RETRY_CODES = new Set(["storage/state_commit_failed", "actor/actor_restarted", "actor/action_timed_out", "server/server_stopping", "actor/stopping"]);
 
@@ -33,13 +36,14 @@ const ALARM_RETRY_CODES = new Set(["storage/state_commit_failed", "actor/actor_r
  */
 export function actionTask(host: CallHost, action: string, args: unknown[], via: CallVia, resolve: (v: unknown) => void, reject: (e: unknown) => void): Task {
   const { type } = host;
-  const fn = type.actions.get(action);
-  if (!fn) throw errors.actionNotFound(type.name, action);
+  const spec = type.actionSpecs.get(action);
+  if (!spec) throw errors.actionNotFound(type.name, action);
+  const { fn } = spec;
   const { conn, chain } = via;
   const admitting = conn === undefined && type.admits;
   const { onConnect, onDisconnect } = type.config;
   return {
-    label: action,
+    label: spec.label,
     run: admitting
       ? async (_target, ctx) => {
           // A stateless call is a connection for the length of the call, as in RivetKit: its hooks
@@ -62,7 +66,7 @@ export function actionTask(host: CallHost, action: string, args: unknown[], via:
       : (_target, ctx) => fn(ctx, ...args),
     resolve,
     reject,
-    action: { metrics: type.metrics?.actions.get(action) },
+    action: spec,
     conn,
     chain,
     fromCaller: true,
@@ -76,9 +80,10 @@ export function actionTask(host: CallHost, action: string, args: unknown[], via:
  */
 export function alarmTask(host: CallHost, alarm: StoredAlarm, onStart: (() => void) | undefined, resolve: (v: "ok" | "error") => void, reject: (e: unknown) => void): Task {
   const { type } = host;
-  const fn = type.actions.get(alarm.action);
+  const spec = type.actionSpecs.get(alarm.action);
+  const fn = spec?.fn;
   return {
-    label: `alarm:${alarm.action}`,
+    label: spec?.alarmLabel ?? `alarm:${alarm.action}`,
     run: (target, ctx) => {
       // Cancelled while it waited for its turn: a cancel that said "true" means it never runs.
       // `target`, not the instance that queued it: after a crash the task runs on the fresh one.
@@ -95,7 +100,7 @@ export function alarmTask(host: CallHost, alarm: StoredAlarm, onStart: (() => vo
         resolve("error");
       }
     },
-    action: { metrics: type.metrics?.actions.get(alarm.action) },
+    action: spec ?? NO_ACTION_METRICS,
     finalWrites: (target) => target.stageAlarm(alarm.id, null),
   };
 }

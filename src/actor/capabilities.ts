@@ -5,7 +5,7 @@ import type { ActorType } from "./actor-type.js";
 import { ActorKv, type KvHost, type KvOp } from "./kv.js";
 import type { KvOpMetrics } from "./metrics-port.js";
 import type { OutputGate } from "./output-gate.js";
-import { ActorSchedule } from "./schedule.js";
+import { ActorSchedule, type ScheduleHost } from "./schedule.js";
 import { ActorSql } from "./sql.js";
 import type { TurnDatabase } from "./sql-turn.js";
 import type { TaskTarget } from "./task.js";
@@ -17,7 +17,8 @@ export interface CapabilitiesHost {
   readonly type: ActorType;
   readonly storage: Pick<StorageDriver, "kvGet" | "kvList">;
   readonly output: OutputGate;
-  readonly turnDb: TurnDatabase;
+  /** The actor's SQL database, when its type declares one. */
+  readonly turnDb: TurnDatabase | undefined;
   /** The staging buffer of the code running now. */
   currentTurn(): Turn;
   /** Committed alarms of the actor, from the registry-wide scheduler. */
@@ -28,7 +29,7 @@ export interface CapabilitiesHost {
  * `c.kv`, `c.schedule` and `c.db`, made on first use, and the staging they write through: every
  * write lands in the current turn, to commit with it or be rolled back with it.
  */
-export class Capabilities implements KvHost, TaskTarget {
+export class Capabilities implements KvHost, ScheduleHost, TaskTarget {
   private _kv: ActorKv | undefined;
   private _sql: ActorSql | undefined;
   private _schedule: ActorSchedule | undefined;
@@ -52,20 +53,29 @@ export class Capabilities implements KvHost, TaskTarget {
   }
 
   /** KV writes staged and not yet known durable (hex key -> value, null = deleted). */
-  get kvOverlay(): Map<string, Uint8Array | null> {
+  get kvOverlay(): ReadonlyMap<string, Uint8Array | null> | undefined {
     return this.host.output.kvOverlay;
   }
 
   get schedule(): ActorSchedule {
-    const { host } = this;
-    return (this._schedule ??= new ActorSchedule({
-      id: host.id,
-      name: host.type.name,
-      hasAction: (n) => host.type.actions.has(n),
-      stageAlarm: (id, alarm) => this.stageAlarm(id, alarm),
-      stagedAlarms: host.output.stagedAlarms,
-      committedAlarms: () => host.alarmsOf(),
-    }));
+    return (this._schedule ??= new ActorSchedule(this));
+  }
+
+  get name(): string {
+    return this.host.type.name;
+  }
+
+  hasAction(name: string): boolean {
+    return this.host.type.actions.has(name);
+  }
+
+  /** Alarm changes staged and not yet known durable. */
+  get stagedAlarms(): ReadonlyMap<string, StoredAlarm | null> | undefined {
+    return this.host.output.stagedAlarms;
+  }
+
+  committedAlarms(): StoredAlarm[] {
+    return this.host.alarmsOf();
   }
 
   get db(): ActorSql {
@@ -76,7 +86,7 @@ export class Capabilities implements KvHost, TaskTarget {
       database: () => {
         // Concurrent turns cannot each have their own transaction on one connection.
         if (host.type.options.reentrant) throw errors.sqlUnavailable("reentrant");
-        return host.turnDb.forStatement();
+        return host.turnDb!.forStatement();
       },
       sqlMetrics: host.type.metrics?.sql,
     }));
@@ -95,7 +105,7 @@ export class Capabilities implements KvHost, TaskTarget {
   /** True while an alarm is neither cancelled by a staged turn nor gone from the clock. */
   alarmPending(id: string): boolean {
     const staged = this.host.output.stagedAlarms;
-    if (staged.has(id)) return staged.get(id) !== null;
+    if (staged?.has(id)) return staged.get(id) !== null;
     return this.host.alarmsOf().some((a) => a.id === id);
   }
 }

@@ -1,29 +1,32 @@
 import type { Logger } from "pino";
 import { errors, type TroupeError } from "../common/errors.js";
-import type { StoredAlarm } from "../storage/types.js";
+import type { GroupCommitter } from "../storage/group-commit.js";
+import type { StorageDriver } from "../storage/driver.js";
+import type { StoredAlarm, StoreWrite } from "../storage/types.js";
 import type { ActorKv } from "./kv.js";
 import type { ActorSchedule } from "./schedule.js";
 import type { ActorSql } from "./sql.js";
-import { Capabilities } from "./capabilities.js";
+import { Capabilities, type CapabilitiesHost } from "./capabilities.js";
 import { TurnDatabase } from "./sql-turn.js";
-import { OutputGate } from "./output-gate.js";
+import { OutputGate, type OutputGateHost } from "./output-gate.js";
 import { CallLog, type RecentCall } from "./call-log.js";
-import { RawHandlers } from "./raw-handlers.js";
+import { RawHandlers, type RawHost } from "./raw-handlers.js";
 import { ActorQueues } from "./queue.js";
+import { QueueWiring } from "./queue-wiring.js";
 import { ActionContext, ActorContext } from "./context.js";
 import type { Conn, ConnTransport } from "./conn.js";
-import { Connections } from "./connections.js";
+import { Connections, type ConnectionsHost } from "./connections.js";
 import type { ActorType } from "./actor-type.js";
 import type { StopReason } from "./metrics-port.js";
 import { decodeState } from "./state-codec.js";
-import { Lifecycle, type Status } from "./lifecycle.js";
-import { TurnLoop } from "./turn-loop.js";
+import { Lifecycle, type LifecycleHost, type Status } from "./lifecycle.js";
+import { TurnLoop, type TurnLoopHost } from "./turn-loop.js";
+import type { Turn } from "./turn.js";
 import type { InstanceHost, Task } from "./task.js";
 import { authorize } from "./admission.js";
-import { actionTask, alarmTask, type CallVia } from "./calls.js";
+import { actionTask, alarmTask, type CallHost, type CallVia } from "./calls.js";
 
 export type { CallVia } from "./calls.js";
-
 export type { InstanceHost, Task } from "./task.js";
 
 /**
@@ -35,23 +38,26 @@ export type { InstanceHost, Task } from "./task.js";
  *   made before it is durable; commits of many turns group into one transaction.
  * - Lifecycle (src/actor/lifecycle.ts): the first turn creates or wakes the actor; idle
  *   sleep, `c.sleep`, `c.destroy` and unloads end it; a timeout or failed commit abandons it.
+ *
+ * The instance is itself the host each part declares: prototype members cost nothing per actor,
+ * a closure apiece about 60 bytes. Parts most actors never use are made on first use.
  */
-export class ActorInstance {
+export class ActorInstance implements OutputGateHost, LifecycleHost, TurnLoopHost, CapabilitiesHost, ConnectionsHost, RawHost, CallHost {
   state: unknown;
   vars: unknown;
   readonly output: OutputGate;
-  readonly turnDb: TurnDatabase;
-  /** The most recent action calls, for the inspector (gone when the actor sleeps). */
-  readonly calls = new CallLog();
+  /** The actor's SQL database, present when its type declares `db`. */
+  readonly turnDb: TurnDatabase | undefined;
   /** Present when the actor type declares queues. */
   readonly queues: ActorQueues | undefined;
-  /** Raw HTTP and WebSocket handlers (onRequest, onWebSocket), made by `raw` on first use. */
-  private _raw: RawHandlers | undefined;
-  private readonly connections: Connections;
   private readonly loop: TurnLoop;
   private readonly life: Lifecycle;
-  private readonly ctx: ActorContext<any, any, any, any>;
-  private readonly caps: Capabilities;
+  // Made on first use (see the getters): most actors never need them.
+  private _calls: CallLog | undefined;
+  private _raw: RawHandlers | undefined;
+  private _connections: Connections | undefined;
+  private _ctx: ActorContext<any, any, any, any> | undefined;
+  private _caps: Capabilities | undefined;
   private _log: Logger | undefined;
 
   constructor(
@@ -62,91 +68,12 @@ export class ActorInstance {
     /** The committed state, if the actor's first turn ever committed; and the SQL redo seq the store applied. */
     stored: { state: Uint8Array | undefined; sqlSeq: number },
   ) {
-    const self = this;
-    this.state = stored.state ? decodeState(stored.state) : undefined;
-    this.output = new OutputGate(
-      {
-        id,
-        committer: host.committer,
-        commitObserver: type.commitObserver,
-        turnDb: () => this.turnDb,
-        state: () => this.state,
-        usable: () => !this.life.gone,
-        alarmsCommitted: (changes) => host.alarmsCommitted(changes),
-        stateChanged: () => this.stateChanged(),
-        failed: (err) => this.commitFailed(err),
-      },
-      stored.state ?? new Uint8Array(),
-    );
-    this.ctx = new ActorContext(this);
-    this.life = new Lifecycle({
-      sleepTimeoutMs: type.options.sleepTimeoutMs,
-      idle: () => this.idle,
-      quiet: () => this.loop.empty,
-      busy: () => this.loop.busy,
-      stop: (reason) => host.stopRequested(this, reason),
-    });
-    this.loop = new TurnLoop({
-      type,
-      output: this.output,
-      turnDb: (this.turnDb = new TurnDatabase(host.storage, id, type.config.db?.migrations ?? [], stored.sqlSeq)),
-      calls: this.calls,
-      log: () => this.log,
-      refusal: (task) => this.refusal(task),
-      canRun: () => this.life.running,
-      usable: () => !this.life.gone,
-      context: (task) => new ActionContext(this, task.conn, task.chain ?? []),
-      restoreState: () => this.restoreState(),
-      timedOut: () => this.crash("timeout"),
-      afterTurn: () => this.afterTurn(),
-      alarmPending: (id) => this.caps.alarmPending(id),
-      stageAlarm: (id, alarm) => this.caps.stageAlarm(id, alarm),
-    });
-    this.caps = new Capabilities({
-      id,
-      type,
-      storage: host.storage,
-      output: this.output,
-      turnDb: this.turnDb,
-      currentTurn: () => this.loop.current(),
-      alarmsOf: () => host.alarmsOf(id),
-    });
-    this.connections = new Connections({
-      type,
-      ctx: this.ctx,
-      log: () => this.log,
-      runHook: (label, fn, internal) => this.runHook(label, fn, internal),
-      emit: (send) => this.emit(send),
-      abandoned: () => this.life.status === "crashed",
-      afterChange: () => this.afterTurn(),
-    });
-    this.queues = type.queues.size === 0 ? undefined : new ActorQueues({
-      id,
-      actorName: type.name,
-      specs: type.queues,
-      metrics: type.metrics?.queues,
-      runHandler: (label, run, finish) =>
-        this.loop.enqueue({
-          label,
-          run: (_target, ctx) => run(ctx),
-          resolve: () => {},
-          reject: () => {},
-          finalWrites: (_target, ok, output, error) => finish(ok, output, error),
-          noRequeue: true,
-          fateOnTimeout: true,
-        }),
-      stageWith: (write, undo, settle) => {
-        const turn = this.loop.current();
-        turn.addWrite(write);
-        turn.addUndo(undo);
-        turn.addSettle(settle);
-      },
-      decided: (seq, outcome) => this.loop.current().addOutcome([seq, outcome.ok, outcome.ok ? outcome.output : undefined]),
-      messageSettled: (seq, outcome) => host.messageSettled(seq, outcome),
-      get log() {
-        return self.log;
-      },
-    });
+    this.state = stored.state ? decodeSnapshot(stored.state) : undefined;
+    this.output = new OutputGate(this, stored.state ?? NO_BYTES);
+    this.life = new Lifecycle(this);
+    this.turnDb = type.config.db ? new TurnDatabase(host.storage, id, type.config.db.migrations ?? [], stored.sqlSeq) : undefined;
+    this.loop = new TurnLoop(this);
+    this.queues = type.queues.size === 0 ? undefined : new ActorQueues(new QueueWiring(this, host));
   }
 
   // ---- what the runtime and the edges read ---------------------------------------------
@@ -167,31 +94,28 @@ export class ActorInstance {
     return this.connections.hold(conn);
   }
 
-  /** Raw HTTP and WebSockets, made on first use: most actors never take either (about 1 KB each). */
+  /** Raw HTTP and WebSockets: most actors never take either. */
   get raw(): RawHandlers {
-    const self = this;
-    return (this._raw ??= new RawHandlers({
-      type: this.type,
-      ctx: this.ctx,
-      // A getter: the child logger is made on first use, not for every instance that never logs.
-      get log() {
-        return self.log;
-      },
-      run: (label, fn, internal) => this.runHook(label, fn, internal),
-      runRequest: (fn) => new Promise((resolve, reject) => this.loop.enqueue({ label: "onRequest", run: fn, resolve, reject, noRequeue: true, fromCaller: true })),
-      emit: (send) => this.emit(send),
-      socketClosed: () => {
-        if (this.life.status === "ready") this.afterTurn();
-      },
-    }));
+    return (this._raw ??= new RawHandlers(this));
   }
 
   get conns(): ReadonlyMap<string, Conn> {
     return this.connections.map;
   }
 
+  /** The child logger, made the first time the actor logs. */
   get log(): Logger {
     return (this._log ??= this.host.logger.child({ actor: this.type.name, actorId: this.id }));
+  }
+
+  /** The most recent action calls, for the inspector (gone when the actor sleeps). */
+  get calls(): CallLog {
+    return (this._calls ??= new CallLog());
+  }
+
+  /** `c` in lifecycle hooks. */
+  get ctx(): ActorContext<any, any, any, any> {
+    return (this._ctx ??= new ActorContext(this));
   }
 
   /** Resolves once the instance is fully unloaded (sleep, destroy, shutdown or crash). */
@@ -209,7 +133,7 @@ export class ActorInstance {
   }
 
   get idle(): boolean {
-    return this.loop.empty && this.conns.size === 0 && (this._raw?.sockets.size ?? 0) === 0 && !this.queues?.hasHandlerWork;
+    return this.loop.empty && (this._connections?.map.size ?? 0) === 0 && (this._raw?.sockets.size ?? 0) === 0 && !this.queues?.hasHandlerWork;
   }
 
   /** True while a turn runs on a non-reentrant actor: a call to itself now would deadlock. */
@@ -219,7 +143,7 @@ export class ActorInstance {
 
   /** The recent calls, oldest first. */
   get recentCalls(): RecentCall[] {
-    return this.calls.recent();
+    return this._calls?.recent() ?? [];
   }
 
   /** The last snapshot; a crash replaces the live state with what the store holds. */
@@ -247,7 +171,7 @@ export class ActorInstance {
   }
 
   broadcast(event: string, args: unknown[]): void {
-    this.connections.broadcast(event, args);
+    this._connections?.broadcast(event, args);
   }
 
   requestSleep(): void {
@@ -262,15 +186,15 @@ export class ActorInstance {
 
   /**
    * The instance's first turn. For an actor whose first turn never committed: createState and
-   * onCreate with its input. Then createVars and onWake. Its writes commit like any turn's;
-   * the instance takes calls once it resolved. A failed first turn leaves the instance stopped.
+   * onCreate with its input. Then createVars and onWake. Its writes commit like any turn's, after
+   * `entry` (a new actor's directory entry, when the placement commits it with the first turn).
+   * The instance takes calls once it resolved; a failed first turn leaves it stopped.
    */
-  async start(input: unknown): Promise<"create" | "wake"> {
+  async start(input: unknown, entry: readonly StoreWrite[] = []): Promise<"create" | "wake"> {
     const creating = this.output.lastBytes.byteLength === 0;
     const cfg = this.type.config;
-    const ctx = this.ctx;
     try {
-      if (cfg.db) await this.turnDb.open();
+      await this.turnDb?.open();
       await new Promise((resolve, reject) =>
         this.loop.enqueue({
           label: creating ? "onCreate" : "onWake",
@@ -279,11 +203,13 @@ export class ActorInstance {
           resolve,
           reject,
           run: async () => {
-            if (creating) this.state = cfg.createState ? await cfg.createState(ctx, input) : structuredClone(cfg.state);
-            if (cfg.createVars) this.vars = await cfg.createVars(ctx);
+            for (const w of entry) this.currentTurn().addWrite(w);
+            // `this.ctx` only where a hook takes it: it is made on first use.
+            if (creating) this.state = cfg.createState ? await cfg.createState(this.ctx, input) : structuredClone(cfg.state);
+            if (cfg.createVars) this.vars = await cfg.createVars(this.ctx);
             else if (cfg.vars !== undefined) this.vars = structuredClone(cfg.vars);
-            if (creating) await cfg.onCreate?.(ctx, input);
-            await cfg.onWake?.(ctx);
+            if (creating) await cfg.onCreate?.(this.ctx, input);
+            await cfg.onWake?.(this.ctx);
           },
         }),
       );
@@ -291,7 +217,7 @@ export class ActorInstance {
     } catch (err) {
       if (!this.life.abandoned) {
         this.life.beginStop("shutdown");
-        await this.turnDb.release();
+        await this.turnDb?.release();
         this.markStopped();
       }
       throw err;
@@ -335,7 +261,7 @@ export class ActorInstance {
 
   /** Removes a connection and runs onDisconnect as a turn. */
   disconnect(conn: Conn, reason: string): Promise<void> {
-    return this.connections.disconnect(conn, reason);
+    return this._connections?.disconnect(conn, reason) ?? Promise.resolve();
   }
 
   // ---- the end ----------------------------------------------------------------------
@@ -352,25 +278,27 @@ export class ActorInstance {
     try {
       await this.life.drain();
       this._raw?.closeAll(1001, reason === "shutdown" ? "shutdown" : "actor_stopped");
-      await this.connections.disconnectAll(reason === "shutdown" ? "shutdown" : "actor_stopped");
+      await this._connections?.disconnectAll(reason === "shutdown" ? "shutdown" : "actor_stopped");
       const hook = reason === "destroy" ? cfg.onDestroy : cfg.onSleep;
       if (hook && !this.life.abandoned) {
         await this.runHook(reason, () => hook(this.ctx), true).catch((err) => this.log.error({ err }, `${reason === "destroy" ? "onDestroy" : "onSleep"} failed`));
       }
       await this.output.settled();
     } finally {
-      await this.turnDb.release();
+      await this.turnDb?.release();
     }
   }
 
   /** Gone for good: the runtime retired it. */
   markStopped(): void {
     if (!this.life.markStopped()) return;
-    this.turnDb.abandon();
+    this.turnDb?.abandon();
   }
 
+  // ---- @internal: the parts' host interfaces (each part's file says what a member means) ----
+
   /** What a call that arrives when this instance takes no such work is told. */
-  private refusal(task: Task): TroupeError | undefined {
+  refusal(task: Task): TroupeError | undefined {
     const status = this.life.status;
     if (status === "ready" || (status === "stopping" && task.internal)) return undefined;
     if (status === "crashed") return errors.actorRestarted();
@@ -379,7 +307,40 @@ export class ActorInstance {
     return errors.stopping();
   }
 
-  private afterTurn(): void {
+  get canRun(): boolean {
+    return this.life.running;
+  }
+
+  get gone(): boolean {
+    return this.life.gone;
+  }
+
+  get quiet(): boolean {
+    return this.loop.empty;
+  }
+
+  get turnsRunning(): number {
+    return this.loop.busy;
+  }
+
+  get committer(): GroupCommitter {
+    return this.host.committer;
+  }
+
+  get storage(): StorageDriver {
+    return this.host.storage;
+  }
+
+  taskContext(task: Task): ActionContext<any, any, any, any> {
+    return new ActionContext(this, task.conn, task.chain ?? []);
+  }
+
+  currentTurn(): Turn {
+    return this.loop.current();
+  }
+
+  /** A turn ended (or a connection or socket left): sleep, stop or take the next task. */
+  afterTurn(): void {
     const stopping = this.life.afterTurn();
     this.loop.pump();
     if (stopping || this.life.status !== "ready") return;
@@ -388,24 +349,44 @@ export class ActorInstance {
   }
 
   /** Sends with the current turn's commit, or after the newest commit when outside a turn. */
-  private emit(send: () => void): void {
+  emit(send: () => void): void {
     const turn = this.loop.current();
     if (turn.inTask) turn.addEvent(send);
     else this.output.gate(this.output.barrier, send, () => {});
   }
 
-  private restoreState(): void {
+  askToStop(reason: "sleep" | "destroy"): void {
+    this.host.stopRequested(this, reason);
+  }
+
+  alarmsOf(): StoredAlarm[] {
+    return this.host.alarmsOf(this.id);
+  }
+
+  alarmsCommitted(changes: ReadonlyArray<[string, StoredAlarm | null]>): void {
+    this.host.alarmsCommitted(changes);
+  }
+
+  alarmPending(id: string): boolean {
+    return this.caps.alarmPending(id);
+  }
+
+  stageAlarm(id: string, alarm: StoredAlarm | null): void {
+    this.caps.stageAlarm(id, alarm);
+  }
+
+  restoreState(): void {
     // Concurrent reentrant turns share the state object: restoring it would undo their changes too.
     if (this.type.options.reentrant) return;
     const bytes = this.output.lastBytes;
     try {
-      this.state = bytes.byteLength === 0 ? undefined : decodeState(bytes);
+      this.state = bytes.byteLength === 0 ? undefined : decodeSnapshot(bytes);
     } catch (err) {
       this.log.error({ err }, "could not restore the last snapshot");
     }
   }
 
-  private stateChanged(): void {
+  stateChanged(): void {
     const onStateChange = this.type.config.onStateChange;
     if (!onStateChange) return;
     try {
@@ -415,11 +396,23 @@ export class ActorInstance {
     }
   }
 
-  private commitFailed(err: unknown): void {
+  commitFailed(err: unknown): void {
     if (this.life.gone) return;
     this.log.error({ err }, "state commit failed; restarting the actor from its last committed state");
     this.type.metrics?.stateCommitFailures.inc();
     this.crash("commit_failed");
+  }
+
+  timedOut(): void {
+    this.crash("timeout");
+  }
+
+  private get connections(): Connections {
+    return (this._connections ??= new Connections(this));
+  }
+
+  private get caps(): Capabilities {
+    return (this._caps ??= new Capabilities(this));
   }
 
   /** Abandons this instance; queued calls move to a fresh one loaded from the store. */
@@ -427,12 +420,19 @@ export class ActorInstance {
     if (!this.life.abandon()) return;
     this.queues?.close();
     // The abandoned turn may still hold the SQL write lock; a fresh instance needs the database.
-    this.turnDb.abandon();
+    this.turnDb?.abandon();
     const pending = this.loop.takeInbox();
-    this.connections.closeAll(1011, "actor_restarted");
+    this._connections?.closeAll(1011, "actor_restarted");
     this._raw?.closeAll(1011, "actor_restarted");
     this.log.warn({ cause }, "actor instance abandoned");
     const settled = this.output.settled().then(() => this.life.resolveStopped());
     this.host.crashed(this, pending, settled);
   }
+}
+
+const NO_BYTES = new Uint8Array(0);
+
+/** cbor-x keeps a DataView on the array it decodes (about 120 bytes): a throwaway view keeps it off the snapshot we hold. */
+function decodeSnapshot(bytes: Uint8Array): unknown {
+  return decodeState(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
 }

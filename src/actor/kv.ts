@@ -27,7 +27,7 @@ export interface KvHost {
   readonly id: string;
   readonly storage: Pick<StorageDriver, "kvGet" | "kvList">;
   /** Writes staged by this and earlier turns that are not yet known durable; null marks a delete. */
-  readonly kvOverlay: Map<string, Uint8Array | null>;
+  readonly kvOverlay: ReadonlyMap<string, Uint8Array | null> | undefined;
   stage(write: StoreWrite, overlayKey?: string, overlayValue?: Uint8Array | null): void;
   readonly kvMetrics: ((op: KvOp) => KvOpMetrics) | undefined;
 }
@@ -146,7 +146,7 @@ export class ActorKv {
         if (pe && (!upper || compare(pe, upper) < 0)) upper = pe;
       }
       const inRange = (k: Uint8Array) => (!lower || compare(k, lower) >= 0) && (!upper || compare(k, upper) < 0);
-      const overlay = [...this.host.kvOverlay.entries()].map(([h, v]) => [Buffer.from(h, "hex"), v] as const).filter(([k]) => inRange(k));
+      const overlay = [...(this.host.kvOverlay ?? [])].map(([h, v]) => [Buffer.from(h, "hex"), v] as const).filter(([k]) => inRange(k));
       // Ask the store for enough rows that overlay deletions cannot starve the page.
       const rows = await this.host.storage.kvList(this.host.id, { start: lower, end: upper, limit: limit + overlay.length, reverse: opts.reverse });
       const merged = new Map<string, [Uint8Array, Uint8Array]>(rows.map(([k, v]) => [hex(k), [k, v]]));
@@ -161,7 +161,7 @@ export class ActorKv {
   }
 
   private async read(key: Uint8Array): Promise<unknown> {
-    const staged = this.host.kvOverlay.get(hex(key));
+    const staged = this.host.kvOverlay?.get(hex(key));
     if (staged === null) return undefined;
     const bytes = staged ?? (await this.host.storage.kvGet(this.host.id, key));
     return bytes === undefined ? undefined : cbor.decode(bytes);

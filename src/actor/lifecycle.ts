@@ -1,25 +1,27 @@
+import { idleNow, type IdleBucket, type IdleClock, type IdleSleeper } from "./idle-clock.js";
 import type { StopReason } from "./metrics-port.js";
 
 export type Status = "ready" | "stopping" | "stopped" | "crashed";
 
 /** What the lifecycle needs from its instance. */
 export interface LifecycleHost {
-  readonly sleepTimeoutMs: number;
+  /** The type's sleep timeout, and the clock its instances' idle sleeps share. */
+  readonly type: { readonly options: { readonly sleepTimeoutMs: number }; readonly idleClock: IdleClock };
   /** Nothing runs, waits or is connected: the instance may sleep. */
-  idle(): boolean;
+  readonly idle: boolean;
   /** No task is queued or running. */
-  quiet(): boolean;
+  readonly quiet: boolean;
   /** Turns running now. */
-  busy(): number;
+  readonly turnsRunning: number;
   /** The instance wants to stop; its host unloads it. */
-  stop(reason: "sleep" | "destroy"): void;
+  askToStop(reason: "sleep" | "destroy"): void;
 }
 
 /**
  * An instance's status and the decisions about its end: sleeping when idle, stopping when its
  * code asks, draining before an unload, and the signal that it is gone.
  */
-export class Lifecycle {
+export class Lifecycle implements IdleSleeper {
   status: Status = "ready";
   /** Why the instance is stopping; decides what a refused call is told. */
   stopReason: Exclude<StopReason, "crash"> | undefined;
@@ -27,15 +29,16 @@ export class Lifecycle {
   abandoned = false;
   private wantSleep = false;
   private wantDestroy = false;
-  private lastActivity = performance.now();
-  private sleepTimer: NodeJS.Timeout | undefined;
-  private drainWaiters: Array<() => void> = [];
-  private readonly stoppedSignal: { promise: Promise<void>; resolve: () => void };
+  /** idleNow() at the last activity; the idle deadline counts from it. */
+  private lastActivity = idleNow();
+  /** Where the shared idle clock holds this instance while its sleep is armed. */
+  private idleBucket: IdleBucket | undefined;
+  // Made when first needed: most instances are never drained while busy, and nobody waits on most stops.
+  private drainWaiters: Array<() => void> | undefined;
+  /** The stopped signal; true once it resolved. */
+  private signal: { promise: Promise<void>; resolve: () => void } | true | undefined;
 
-  constructor(private readonly host: LifecycleHost) {
-    let resolve!: () => void;
-    this.stoppedSignal = { promise: new Promise<void>((r) => (resolve = r)), resolve };
-  }
+  constructor(private readonly host: LifecycleHost) {}
 
   /** Live or stopping: tasks may still run. */
   get running(): boolean {
@@ -48,17 +51,23 @@ export class Lifecycle {
   }
 
   get stopped(): Promise<void> {
-    return this.stoppedSignal.promise;
+    if (this.signal === true) return Promise.resolve();
+    if (!this.signal) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.signal = { promise, resolve };
+    }
+    return this.signal.promise;
   }
 
   requestSleep(after: () => void): void {
     this.wantSleep = true;
-    if (this.host.busy() === 0) queueMicrotask(after);
+    if (this.host.turnsRunning === 0) queueMicrotask(after);
   }
 
   requestDestroy(after: () => void): void {
     this.wantDestroy = true;
-    if (this.host.busy() === 0) queueMicrotask(after);
+    if (this.host.turnsRunning === 0) queueMicrotask(after);
   }
 
   /**
@@ -66,17 +75,17 @@ export class Lifecycle {
    * decides whether it stops now. Returns true when it asked its host to stop.
    */
   afterTurn(): boolean {
-    this.lastActivity = performance.now();
-    if (this.drainWaiters.length > 0 && this.host.quiet()) this.releaseDrainWaiters();
+    this.lastActivity = idleNow();
+    if (this.drainWaiters && this.host.quiet) this.releaseDrainWaiters();
     if (this.status !== "ready") return false;
-    if (this.wantDestroy && this.host.busy() === 0) {
+    if (this.wantDestroy && this.host.turnsRunning === 0) {
       this.wantDestroy = false;
-      this.host.stop("destroy");
+      this.host.askToStop("destroy");
       return true;
     }
-    if (this.wantSleep && this.host.quiet()) {
+    if (this.wantSleep && this.host.quiet) {
       this.wantSleep = false;
-      this.host.stop("sleep");
+      this.host.askToStop("sleep");
       return true;
     }
     return false;
@@ -84,21 +93,24 @@ export class Lifecycle {
 
   /** The instance is live, or just did something: count idle time from now. */
   touch(): void {
-    this.lastActivity = performance.now();
-    if (this.status === "ready" && this.host.idle()) this.armSleepTimer();
+    this.lastActivity = idleNow();
+    if (this.status === "ready" && this.host.idle) this.armSleepTimer();
   }
 
   armSleepTimer(): void {
-    if (this.sleepTimer) return;
-    const timeout = this.host.sleepTimeoutMs;
-    const check = (): void => {
-      this.sleepTimer = undefined;
-      if (this.status !== "ready" || !this.host.idle()) return;
-      const remaining = timeout - (performance.now() - this.lastActivity);
-      if (remaining <= 0) this.host.stop("sleep");
-      else this.sleepTimer = setTimeout(check, remaining).unref();
-    };
-    this.sleepTimer = setTimeout(check, timeout).unref();
+    if (this.idleBucket) return;
+    const { options, idleClock } = this.host.type;
+    this.idleBucket = idleClock.arm(this, this.lastActivity + options.sleepTimeoutMs);
+  }
+
+  /** @internal The idle clock: the deadline this instance was armed with has passed. */
+  idleDue(): void {
+    this.idleBucket = undefined;
+    if (this.status !== "ready" || !this.host.idle) return;
+    // Activity since the timer was armed moved the deadline: arm again, lazily, instead of on every turn.
+    const { options, idleClock } = this.host.type;
+    if (performance.now() - this.lastActivity >= options.sleepTimeoutMs) this.host.askToStop("sleep");
+    else this.idleBucket = idleClock.arm(this, this.lastActivity + options.sleepTimeoutMs);
   }
 
   /** Refuses new work from now on. */
@@ -120,31 +132,34 @@ export class Lifecycle {
 
   /** Resolves when no task is queued or running (or the instance was abandoned). */
   drain(): Promise<void> {
-    if (this.host.quiet() || this.status === "crashed") return Promise.resolve();
-    return new Promise((resolve) => this.drainWaiters.push(resolve));
+    if (this.host.quiet || this.status === "crashed") return Promise.resolve();
+    return new Promise((resolve) => (this.drainWaiters ??= []).push(resolve));
   }
 
   /** Fully unloaded: returns false if it already was. */
   markStopped(): boolean {
     if (this.status === "stopped") return false;
     this.status = "stopped";
-    this.stoppedSignal.resolve();
+    this.resolveStopped();
     return true;
   }
 
   /** An abandoned instance is gone once its last commits settled. */
   resolveStopped(): void {
-    this.stoppedSignal.resolve();
+    if (this.signal === true) return;
+    this.signal?.resolve();
+    this.signal = true;
   }
 
   private clearTimer(): void {
-    clearTimeout(this.sleepTimer);
-    this.sleepTimer = undefined;
+    if (!this.idleBucket) return;
+    this.host.type.idleClock.cancel(this.idleBucket, this);
+    this.idleBucket = undefined;
   }
 
   private releaseDrainWaiters(): void {
     const waiters = this.drainWaiters;
-    this.drainWaiters = [];
-    for (const w of waiters) w();
+    this.drainWaiters = undefined;
+    if (waiters) for (const w of waiters) w();
   }
 }

@@ -8,18 +8,19 @@ import type { Turn } from "./turn.js";
 /** What the output gate needs from its instance. */
 export interface OutputGateHost {
   readonly id: string;
+  readonly type: { readonly commitObserver: CommitObserver | undefined };
   readonly committer: GroupCommitter;
-  readonly commitObserver: CommitObserver | undefined;
-  turnDb(): TurnDatabase;
+  /** The actor's SQL database, when its type declares one. */
+  readonly turnDb: TurnDatabase | undefined;
   /** The live state, encoded at each commit point. */
-  state(): unknown;
-  /** False once the instance was abandoned or stopped. */
-  usable(): boolean;
+  readonly state: unknown;
+  /** True once the instance was abandoned or stopped. */
+  readonly gone: boolean;
   alarmsCommitted(changes: ReadonlyArray<[string, StoredAlarm | null]>): void;
   /** The state's bytes changed (for onStateChange). */
   stateChanged(): void;
   /** A commit failed: the instance must be abandoned. */
-  failed(err: unknown): void;
+  commitFailed(err: unknown): void;
 }
 
 /**
@@ -34,10 +35,9 @@ export class OutputGate {
   /** The last snapshot known committed (or about to be, once the barrier resolves). */
   lastBytes: Uint8Array;
   private poisoned = false;
-  /** KV writes staged and not yet known durable (hex key -> value, null = deleted). */
-  readonly kvOverlay = new Map<string, Uint8Array | null>();
-  /** Alarm changes staged and not yet known durable. */
-  readonly stagedAlarms = new Map<string, StoredAlarm | null>();
+  // Made on the first write of their kind: most actors never use KV or alarms (an empty Map is about 200 bytes).
+  private kv: Map<string, Uint8Array | null> | undefined;
+  private alarms: Map<string, StoredAlarm | null> | undefined;
 
   constructor(
     private readonly host: OutputGateHost,
@@ -46,18 +46,29 @@ export class OutputGate {
     this.lastBytes = snapshot;
   }
 
+  /** KV writes staged and not yet known durable (hex key -> value, null = deleted); undefined before the first. */
+  get kvOverlay(): ReadonlyMap<string, Uint8Array | null> | undefined {
+    return this.kv;
+  }
+
+  /** Alarm changes staged and not yet known durable; undefined before the first. */
+  get stagedAlarms(): ReadonlyMap<string, StoredAlarm | null> | undefined {
+    return this.alarms;
+  }
+
   /**
    * Encodes the state; when it changed or the turn staged writes (KV, alarms), queues one
    * commit for all of it and makes that commit the new barrier.
    */
   commitPoint(turn: Turn): Promise<void> | undefined {
-    const bytes = encodeState(this.host.state());
+    const bytes = encodeState(this.host.state);
     const stateChanged = !equalBytes(bytes, this.lastBytes);
     const staged = turn.writes;
     const settle = turn.settle;
     if (!stateChanged && staged.length === 0) return this.barrier;
     if (stateChanged) this.lastBytes = bytes;
-    const writes: StoreWrite[] = stateChanged ? [{ kind: "state", actorId: this.host.id, state: bytes }, ...staged] : staged;
+    // The state after the turn's other writes: a first turn's directory entry must land before its state.
+    const writes: StoreWrite[] = stateChanged ? [...staged, { kind: "state", actorId: this.host.id, state: bytes }] : staged;
     const commit = this.enqueue(writes, () => {
       for (const f of settle) f();
     });
@@ -80,12 +91,13 @@ export class OutputGate {
       }
     }
     // The wait above let other code run: the instance may have been abandoned meanwhile.
-    if (!this.host.usable()) throw errors.actorRestarted();
+    if (this.host.gone) throw errors.actorRestarted();
     if (this.poisoned) throw errors.commitFailed();
-    const bytes = encodeState(this.host.state());
+    const bytes = encodeState(this.host.state);
     const stateChanged = !equalBytes(bytes, this.lastBytes);
-    const writes: StoreWrite[] = stateChanged ? [{ kind: "state", actorId: this.host.id, state: bytes }, ...turn.writes] : [...turn.writes];
-    const turnDb = this.host.turnDb();
+    const writes: StoreWrite[] = stateChanged ? [...turn.writes, { kind: "state", actorId: this.host.id, state: bytes }] : [...turn.writes];
+    // Only a turn that ran SQL commits here, so the type declares a database.
+    const turnDb = this.host.turnDb!;
     let seq: number;
     try {
       seq = turnDb.commitWithRedo(encodeRedo(writes, turn.outcomes));
@@ -110,7 +122,7 @@ export class OutputGate {
   }
 
   private enqueue(writes: StoreWrite[], settled: () => void): Promise<void> {
-    const commit = this.host.committer.enqueue(writes, this.host.commitObserver, this);
+    const commit = this.host.committer.enqueue(writes, this.host.type.commitObserver, this);
     this.barrier = commit;
     commit.then(
       () => {
@@ -119,11 +131,11 @@ export class OutputGate {
       },
       (err) => {
         if (this.barrier === commit) this.barrier = undefined;
-        if (this.poisoned || !this.host.usable()) return;
+        if (this.poisoned || this.host.gone) return;
         this.poisoned = true;
         // Writes queued after the failed one were built on it: they must not land, nor be acknowledged.
         this.host.committer.discard(this);
-        this.host.failed(err);
+        this.host.commitFailed(err);
       },
     );
     return commit;
@@ -145,13 +157,13 @@ export class OutputGate {
   stage(turn: Turn, write: StoreWrite, overlayKey?: string, overlayValue?: Uint8Array | null): void {
     turn.addWrite(write);
     if (overlayKey === undefined) return;
-    this.trackOverlay(turn, this.kvOverlay, overlayKey, overlayValue!);
+    this.trackOverlay(turn, (this.kv ??= new Map()), overlayKey, overlayValue!);
   }
 
   /** Stages an alarm, or with null its cancellation; the scheduler hears once it is durable. */
   stageAlarm(turn: Turn, id: string, alarm: StoredAlarm | null): void {
     turn.addWrite(alarm ? { kind: "alarmSet", actorId: this.host.id, alarm } : { kind: "alarmDelete", actorId: this.host.id, alarmId: id });
-    this.trackOverlay(turn, this.stagedAlarms, id, alarm);
+    this.trackOverlay(turn, (this.alarms ??= new Map()), id, alarm);
     turn.addSettle(() => this.host.alarmsCommitted([[id, alarm]]));
   }
 

@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import { errors, TroupeError } from "../common/errors.js";
 import type { ActorType } from "./actor-type.js";
 import type { ActorContext } from "./context.js";
+import type { Task } from "./task.js";
 
 /** The server side of a raw WebSocket, wired by src/server/websocket.ts. */
 export interface RawSocketControl {
@@ -17,13 +18,15 @@ export interface RawHost {
   readonly ctx: ActorContext<any, any, any, any>;
   readonly log: Logger;
   /** Runs `fn` as a turn. */
-  run(label: string, fn: () => unknown, internal?: boolean): Promise<unknown>;
-  /** Runs onRequest as a turn whose answer passes the output gate. */
-  runRequest(fn: () => unknown): Promise<unknown>;
+  runHook(label: string, fn: () => unknown, internal?: boolean): Promise<unknown>;
+  /** Queues a task for its turn; it settles after the output gate opens. */
+  enqueue(task: Task): void;
   /** Sends now, or after the current turn's commit. */
   emit(send: () => void): void;
+  /** A closed socket lets only a live ("ready") instance go idle. */
+  readonly status: string;
   /** A raw socket closed: the actor may be idle now. */
-  socketClosed(): void;
+  afterTurn(): void;
 }
 
 /** `onRequest` and `onWebSocket`: raw HTTP and WebSockets, following the actor's turns and sleep. */
@@ -42,7 +45,10 @@ export class RawHandlers {
     m?.active.inc();
     let status = 500;
     try {
-      const res = await this.host.runRequest(() => onRequest(ctx, request));
+      // A caller waits for it, so it counts against maxQueuedCalls; its answer passes the output gate.
+      const res = await new Promise((resolve, reject) =>
+        this.host.enqueue({ label: "onRequest", run: () => onRequest(ctx, request), resolve, reject, noRequeue: true, fromCaller: true }),
+      );
       if (!(res instanceof Response)) {
         log.error({}, "onRequest must return a Response");
         throw errors.requestHandlerNoResponse();
@@ -67,12 +73,12 @@ export class RawHandlers {
     type.metrics?.websocketsActive?.inc();
     const messageListeners: Array<(d: string | Uint8Array) => unknown> = [];
     const closeListeners: Array<(code: number, reason: string) => unknown> = [];
-    const asTurn = (label: string, fn: () => unknown) => this.host.run(label, fn, true).catch((err) => log.error({ err }, `${label} listener failed`));
+    const asTurn = (label: string, fn: () => unknown) => this.host.runHook(label, fn, true).catch((err) => log.error({ err }, `${label} listener failed`));
     control.onClose = (code, reason) => {
       if (!this.sockets.delete(control)) return;
       type.metrics?.websocketsActive?.dec();
       for (const l of closeListeners) void asTurn("websocket close", () => l(code, reason));
-      this.host.socketClosed();
+      if (this.host.status === "ready") this.host.afterTurn();
     };
     const socket = {
       send: (data: string | Uint8Array) => this.host.emit(() => control.send(data)),
@@ -81,7 +87,7 @@ export class RawHandlers {
       onClose: (l: (code: number, reason: string) => unknown) => void closeListeners.push(l),
     };
     try {
-      await this.host.run("onWebSocket", () => onWebSocket(ctx, socket, request));
+      await this.host.runHook("onWebSocket", () => onWebSocket(ctx, socket, request));
     } catch (err) {
       // Refused (the actor was going to sleep: the gateway retries on the next instance) or
       // failed: this instance must not keep the socket, nor close it, nor count it.

@@ -18,8 +18,8 @@ export interface ScheduleHost {
   hasAction(name: string): boolean;
   /** Stages an alarm (or, with null, its cancellation) with the current turn. */
   stageAlarm(id: string, alarm: StoredAlarm | null): void;
-  /** Alarms staged and not yet known durable (id -> alarm, or null for a cancel). */
-  readonly stagedAlarms: ReadonlyMap<string, StoredAlarm | null>;
+  /** Alarms staged and not yet known durable (id -> alarm, or null for a cancel); undefined before the first. */
+  readonly stagedAlarms: ReadonlyMap<string, StoredAlarm | null> | undefined;
   /** Committed alarms of this actor. */
   committedAlarms(): StoredAlarm[];
 }
@@ -51,7 +51,8 @@ export class ActorSchedule {
 
   /** Cancels a pending alarm; false if there was none with that id. */
   cancel(id: string): boolean {
-    const exists = this.host.stagedAlarms.has(id) ? this.host.stagedAlarms.get(id) !== null : this.host.committedAlarms().some((a) => a.id === id);
+    const staged = this.host.stagedAlarms;
+    const exists = staged?.has(id) ? staged.get(id) !== null : this.host.committedAlarms().some((a) => a.id === id);
     if (!exists) return false;
     this.host.stageAlarm(id, null);
     return true;
@@ -60,7 +61,7 @@ export class ActorSchedule {
   /** Pending alarms, soonest first. */
   list(): ScheduledAlarm[] {
     const all = new Map(this.host.committedAlarms().map((a) => [a.id, a]));
-    for (const [id, a] of this.host.stagedAlarms) {
+    for (const [id, a] of this.host.stagedAlarms ?? []) {
       if (a === null) all.delete(id);
       else all.set(id, a);
     }

@@ -12,16 +12,17 @@ import { isPromiseLike, newTurn, reentrantTurn, TIMED_OUT, withTimeout, type Tur
 export interface TurnLoopHost extends TaskTarget {
   readonly type: ActorType;
   readonly output: OutputGate;
-  readonly turnDb: TurnDatabase;
+  /** The actor's SQL database, when its type declares one. */
+  readonly turnDb: TurnDatabase | undefined;
   readonly calls: CallLog;
-  log(): Logger;
+  readonly log: Logger;
   /** Why the instance takes no task of this kind now, or undefined when it does. */
   refusal(task: Task): TroupeError | undefined;
   /** Tasks may start: the instance is live or stopping (its hooks still run). */
-  canRun(): boolean;
-  /** False once the instance was abandoned or stopped: a turn's results go nowhere. */
-  usable(): boolean;
-  context(task: Task): ActionContext<any, any, any, any>;
+  readonly canRun: boolean;
+  /** True once the instance was abandoned or stopped: a turn's results go nowhere. */
+  readonly gone: boolean;
+  taskContext(task: Task): ActionContext<any, any, any, any>;
   /** A turn failed: put the state back as the last snapshot has it. */
   restoreState(): void;
   /** A turn ran past its timeout: abandon the instance. */
@@ -36,17 +37,18 @@ export interface TurnLoopHost extends TaskTarget {
  * end they go to the output gate, and its reply waits there until they are durable.
  */
 export class TurnLoop {
-  private readonly inbox: Task[] = [];
+  /** Tasks waiting for their turn; made when one has to wait (a task that can start at once never enters it). */
+  private inbox: Task[] | undefined;
   private running = 0;
   /** The running turn of a non-reentrant actor. */
   private active: Turn | undefined;
-  /** Writes made outside any task (timers of user code). */
-  private loose: Turn = newTurn(false);
+  /** Writes made outside any task (timers of user code); made on first use. */
+  private loose: Turn | undefined;
 
   constructor(private readonly host: TurnLoopHost) {}
 
   get depth(): number {
-    return this.inbox.length;
+    return this.inbox?.length ?? 0;
   }
 
   /** Turns running now. */
@@ -55,7 +57,7 @@ export class TurnLoop {
   }
 
   get empty(): boolean {
-    return this.running === 0 && this.inbox.length === 0;
+    return this.running === 0 && !this.inbox?.length;
   }
 
   /** Queues a task for its turn; the task settles after the output gate opens. */
@@ -67,36 +69,52 @@ export class TurnLoop {
     }
     // Only callers are capped: dropping an alarm, a queue delivery or a hook would lose work.
     const max = this.host.type.options.maxQueuedCalls;
-    if (task.fromCaller && this.inbox.length >= max) {
+    const waiting = this.inbox?.length ?? 0;
+    if (task.fromCaller && waiting >= max) {
       task.reject(errors.actorOverloaded(max));
       return;
     }
-    this.inbox.push(task);
+    if (waiting === 0 && this.running < this.maxRunning && this.host.canRun) {
+      // Nothing ahead of it and room to run: the turn starts now, as the pump would start it.
+      this.running++;
+      void this.run(task);
+      return;
+    }
+    (this.inbox ??= []).push(task);
     this.host.type.metrics?.inboxDepth.inc();
     this.pump();
   }
 
   /** Empties the inbox (the instance was abandoned); the tasks move to a fresh instance. */
   takeInbox(): Task[] {
-    const pending = this.inbox.splice(0);
+    // Emptied in place: a pump running now holds this array and must see it empty.
+    const pending = this.inbox?.splice(0) ?? [];
     this.host.type.metrics?.inboxDepth.dec(pending.length);
     return pending;
   }
 
   pump(): void {
-    const max = this.host.type.options.reentrant ? Number.POSITIVE_INFINITY : 1;
-    while (this.inbox.length > 0 && this.running < max && this.host.canRun()) {
-      const task = this.inbox.shift()!;
+    const inbox = this.inbox;
+    if (!inbox) return;
+    const max = this.maxRunning;
+    while (inbox.length > 0 && this.running < max && this.host.canRun) {
+      const task = inbox.shift()!;
       this.host.type.metrics?.inboxDepth.dec();
       this.running++;
       void this.run(task);
     }
+    // A drained inbox goes: its grown backing store would stay with an idle actor.
+    if (inbox.length === 0 && this.inbox === inbox) this.inbox = undefined;
+  }
+
+  private get maxRunning(): number {
+    return this.host.type.options.reentrant ? Number.POSITIVE_INFINITY : 1;
   }
 
   /** The staging buffer of the code running now. */
   current(): Turn {
-    if (this.host.type.options.reentrant) return reentrantTurn.getStore() ?? this.loose;
-    return this.active ?? this.loose;
+    if (this.host.type.options.reentrant) return reentrantTurn.getStore() ?? (this.loose ??= newTurn(false));
+    return this.active ?? (this.loose ??= newTurn(false));
   }
 
   /** Runs `fn` with `turn` as the staging buffer (reentrant turns carry it in their async context). */
@@ -120,7 +138,7 @@ export class TurnLoop {
     let failure: unknown;
     let failed = false;
     try {
-      const ctx = host.context(task);
+      const ctx = host.taskContext(task);
       value = this.inTurn(turn, () => task.run(host, ctx));
       if (isPromiseLike(value)) value = await withTimeout(value, timeoutMs);
     } catch (err) {
@@ -134,7 +152,7 @@ export class TurnLoop {
       if (task.action) host.calls.record(task.label, startedAt, durationMs, outcome, code);
     };
 
-    if (!host.usable()) {
+    if (host.gone) {
       // The instance was abandoned while this turn ran: its changes go nowhere.
       this.running--;
       this.leave(turn);
@@ -146,7 +164,7 @@ export class TurnLoop {
       this.running--;
       metrics?.timeout.inc();
       record("timeout", "action_timed_out");
-      host.log().warn({ task: task.label, timeoutMs }, "turn timed out; restarting the actor from its last committed state");
+      host.log.warn({ task: task.label, timeoutMs }, "turn timed out; restarting the actor from its last committed state");
       task.reject(errors.actionTimedOut(task.label, timeoutMs));
       if (task.fateOnTimeout && task.finalWrites) this.commitFate(task, errors.actionTimedOut(task.label, timeoutMs));
       host.timedOut();
@@ -158,7 +176,7 @@ export class TurnLoop {
     if (!failed) {
       try {
         if (task.finalWrites) this.inTurn(turn, () => task.finalWrites!(host, true, value, undefined));
-        if (host.turnDb.inTransaction) {
+        if (host.turnDb?.inTransaction) {
           await host.output.commitSqlTurn(turn);
           sqlDurable = true;
         } else barrier = host.output.commitPoint(turn);
@@ -170,21 +188,21 @@ export class TurnLoop {
     this.running--;
     this.leave(turn);
     // The SQL commit may have waited: the instance may have been abandoned meanwhile.
-    if (!host.usable()) {
+    if (host.gone) {
       // A turn whose SQL committed is durable whatever happened since: its caller hears so.
       if (sqlDurable) task.resolve(value);
       else task.reject(errors.actorRestarted());
       return;
     }
     if (failed) {
-      host.turnDb.rollback();
+      host.turnDb?.rollback();
       host.output.undo(turn);
       host.restoreState();
       const isUser = failure instanceof UserError;
       if (task.action) (isUser ? metrics?.user_error : metrics?.error)?.inc();
       record(isUser ? "user_error" : "error", failure instanceof TroupeError ? failure.code : "internal_error");
-      if (!(failure instanceof TroupeError)) host.log().error({ err: failure, task: task.label }, "actor code threw");
-      else if (!isUser) host.log().warn({ code: failure.code, task: task.label }, failure.message);
+      if (!(failure instanceof TroupeError)) host.log.error({ err: failure, task: task.label }, "actor code threw");
+      else if (!isUser) host.log.warn({ code: failure.code, task: task.label }, failure.message);
       let failedBarrier = host.output.barrier;
       if (task.finalWrites) {
         const fate = newTurn(false);
@@ -226,6 +244,6 @@ export class TurnLoop {
     this.inTurn(fate, () => task.finalWrites!(this.host, false, undefined, error));
     this.leave(fate);
     if (fate.writes.length === 0) return;
-    this.host.output.commitAlone(fate.writes, fate.settle, (err) => this.host.log().error({ err }, "could not record a timed-out queue attempt"));
+    this.host.output.commitAlone(fate.writes, fate.settle, (err) => this.host.log.error({ err }, "could not record a timed-out queue attempt"));
   }
 }
