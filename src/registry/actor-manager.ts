@@ -105,7 +105,7 @@ export class ActorManager implements InspectableGateway {
       isDestroying: (id) => this.liveSet.isDestroying(id),
       transition: (id) => this.liveSet.transition(id),
       start: (id) => this.instance(id),
-      entered: (id) => this.liveSet.entered(id),
+      entered: (record, writes) => this.liveSet.entered(record, writes),
     });
     this.rewaker = new Rewaker({
       logger,

@@ -4,7 +4,7 @@ import { assertStorable, cbor } from "../actor/state-codec.js";
 import { keyToString, normalizeKey } from "../common/key.js";
 import { errors, TroupeError } from "../common/errors.js";
 import type { PlacementDriver } from "../storage/placement.js";
-import type { ActorRecord } from "../storage/types.js";
+import type { ActorRecord, StoreWrite } from "../storage/types.js";
 import type { ResolveMode, ResolvedActor } from "../runtime/gateway.js";
 
 /** What resolving names needs from the runtime around it. */
@@ -18,8 +18,11 @@ export interface DirectoryHost {
   transition(actorId: string): Promise<void> | undefined;
   /** Has the actor started here; its first turn creates a new actor's state. */
   start(actorId: string): Promise<unknown>;
-  /** The actor was entered by this creation: if its first turn fails, it is removed. Returns the window's end. */
-  entered(actorId: string): () => void;
+  /**
+   * The actor was entered by this creation (`writes`, if any, commit with its first turn): if its
+   * first turn fails, it is removed. Returns the window's end.
+   */
+  entered(record: ActorRecord, writes: StoreWrite[]): () => void;
 }
 
 /** A create that did not land and whose key has no holder now: try again. */
@@ -89,9 +92,17 @@ export class Directory {
       assertStorable(input, "input");
       encoded = cbor.encode(input);
     }
+    const req = { name: type.name, key, input: encoded };
+    const { placement } = this.host;
+    if (placement.entry) {
+      // The entry commits with the first turn: one commit, and nothing stored if that turn fails.
+      const { record, writes } = placement.entry(req);
+      await this.startEntered(record, writes);
+      return { actorId: record.id, name: type.name, key, created: true };
+    }
     let entered: { record: ActorRecord; created: boolean };
     try {
-      entered = await this.host.placement.create({ name: type.name, key, input: encoded });
+      entered = await placement.create(req);
     } catch (err) {
       this.host.logger.error({ err, actor: type.name }, "could not store a new actor");
       throw err instanceof TroupeError ? err : errors.commitFailed(err);
@@ -102,13 +113,17 @@ export class Directory {
       if (mode === "create") throw errors.actorAlreadyExists(type.name);
       return { actorId: record.id, name: type.name, key, created: false };
     }
-    // Its first turn creates it; if that fails, the live set removes it again and the key is free.
-    const done = this.host.entered(record.id);
+    await this.startEntered(record, []);
+    return { actorId: record.id, name: type.name, key, created: true };
+  }
+
+  /** Its first turn creates it; if that fails, the live set removes it again and the key is free. */
+  private async startEntered(record: ActorRecord, writes: StoreWrite[]): Promise<void> {
+    const done = this.host.entered(record, writes);
     try {
       await this.host.start(record.id);
     } finally {
       done();
     }
-    return { actorId: record.id, name: type.name, key, created: true };
   }
 }

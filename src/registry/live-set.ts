@@ -5,7 +5,7 @@ import type { StopReason } from "../actor/metrics-port.js";
 import { cbor } from "../actor/state-codec.js";
 import { errors } from "../common/errors.js";
 import type { PlacementDriver, PlacementRuntime } from "../storage/placement.js";
-import type { StoredMessage } from "../storage/types.js";
+import type { ActorRecord, StoredMessage, StoreWrite } from "../storage/types.js";
 import { catchUpSql, type SqlCatchUpHost } from "./sql-catch-up.js";
 
 /** What the live set needs from the runtime around it. */
@@ -38,8 +38,8 @@ export class LiveSet implements PlacementRuntime {
   /** Instances already counted out of the live set (a crash during an unload must not count twice). */
   private readonly retired = new WeakSet<ActorInstance>();
   private readonly destroying = new Set<string>();
-  /** Actors this process just entered in the directory, until their first turn ends. */
-  private readonly creating = new Set<string>();
+  /** Actors this process just entered in the directory, until their first turn ends; with the writes that enter them. */
+  private readonly creating = new Map<string, { record: ActorRecord; writes: StoreWrite[] }>();
   accepting = true;
 
   constructor(private readonly host: LiveSetHost) {}
@@ -89,9 +89,9 @@ export class LiveSet implements PlacementRuntime {
    * The directory entered this actor just now: a failure of its first turn removes it again.
    * Returns the end of that window (the creator's start ended, however).
    */
-  entered(actorId: string): () => void {
-    this.creating.add(actorId);
-    return () => void this.creating.delete(actorId);
+  entered(record: ActorRecord, writes: StoreWrite[]): () => void {
+    this.creating.set(record.id, { record, writes });
+    return () => void this.creating.delete(record.id);
   }
 
   /** The start command: load the actor and run its first turn. Joins a start in progress. */
@@ -122,11 +122,13 @@ export class LiveSet implements PlacementRuntime {
 
   private async load(actorId: string): Promise<ActorInstance> {
     const started = performance.now();
-    const record = await this.host.placement.findById(actorId);
+    // One this process just entered has nothing stored yet: no state, no SQL redo to apply.
+    const fresh = this.creating.get(actorId);
+    const record = fresh?.record ?? (await this.host.placement.findById(actorId));
     if (!record) throw errors.actorNotFound(actorId);
     const type = this.host.typeOf(record.name);
-    const sqlSeq = await catchUpSql(this.host, actorId, type);
-    const state = await this.host.storage.loadState(actorId);
+    const sqlSeq = fresh ? 0 : await catchUpSql(this.host, actorId, type);
+    const state = fresh ? undefined : await this.host.storage.loadState(actorId);
     const inst = new ActorInstance(type, actorId, record.key, this.host.instanceHost, { state, sqlSeq });
     this.host.onInstance?.(inst);
     // Loaded before the instance is live, so a send that commits meanwhile is delivered exactly once.
@@ -135,7 +137,7 @@ export class LiveSet implements PlacementRuntime {
     const input = record.input && record.input.byteLength > 0 ? cbor.decode(record.input) : undefined;
     let kind: "create" | "wake";
     try {
-      kind = await inst.start(input);
+      kind = await inst.start(input, fresh?.writes);
     } catch (err) {
       // A creation whose first turn failed: nobody was told of the actor but its creator, so it
       // goes, and the key is free. An older entry whose first turn never committed (a crash came

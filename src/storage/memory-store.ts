@@ -127,7 +127,27 @@ export class MemoryStore implements ActorStore {
     return [...this.alarms.values()];
   }
 
+  /** All or nothing, as the SQLite store's transaction: a taken exclusive key refuses the batch before any of it applies. */
+  private checkExclusive(batch: readonly StoreWrite[]): void {
+    const taken = new Map<string, boolean>();
+    const isTaken = (k: string): boolean => taken.get(k) ?? this.byKey.has(k);
+    for (const w of batch) {
+      if (w.kind === "create") {
+        const k = indexKey(w.record.name, w.record.key);
+        if (isTaken(k)) {
+          if (w.exclusive) throw new Error(`MemoryStore: the key of ${w.record.name} ${keyToString([...w.record.key])} is taken`);
+          continue;
+        }
+        taken.set(k, true);
+      } else if (w.kind === "destroy") {
+        const rec = this.records.get(w.actorId);
+        if (rec) taken.set(indexKey(rec.name, rec.key), false);
+      }
+    }
+  }
+
   async write(batch: readonly StoreWrite[]): Promise<void> {
+    if (batch.some((w) => w.kind === "create" && w.exclusive)) this.checkExclusive(batch);
     for (const w of batch) {
       if (w.kind === "create") {
         if (this.byKey.has(indexKey(w.record.name, w.record.key))) continue;

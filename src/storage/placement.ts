@@ -1,5 +1,5 @@
 import type { ListQuery } from "./driver.js";
-import type { ActorRecord } from "./types.js";
+import type { ActorRecord, StoreWrite } from "./types.js";
 
 /** Where an actor runs now. */
 export type ActorHost = { kind: "local" } | { kind: "remote"; runtime: string };
@@ -41,6 +41,14 @@ export interface PlacementDriver {
   list(q: ListQuery): Promise<ActorRecord[]>;
   /** Enters an actor durably; when (name, key) is taken, returns the holder with `created: false`. */
   create(req: CreateRequest): Promise<{ record: ActorRecord; created: boolean }>;
+  /**
+   * Enters an actor together with its first turn: returns its record and the writes that enter
+   * it, which the runtime commits in the first turn's transaction. A creation then costs one
+   * commit, and a first turn that fails leaves nothing behind. Only for a key the caller found
+   * free and creates alone (the directory's single flight); if the key is taken after all, that
+   * commit fails. Optional: a placement whose directory is elsewhere enters actors with `create`.
+   */
+  entry?(req: CreateRequest): { record: ActorRecord; writes: StoreWrite[] };
   /** Removes the actor and everything stored for it. Idempotent. */
   destroy(actorId: string): Promise<void>;
   /** The runtime hosting the actor now, or undefined when it runs nowhere. */

@@ -46,8 +46,12 @@ export interface KvRange {
 }
 
 export type StoreWrite =
-  /** Enters the actor in the directory, without state: its first turn creates the state. Skipped when (name, key) is taken. */
-  | { kind: "create"; record: ActorRecord }
+  /**
+   * Enters the actor in the directory, without state: its first turn creates the state. Skipped
+   * when (name, key) is taken; with `exclusive`, a taken key fails the whole batch instead (an
+   * entry that commits with the actor's first turn must never be skipped while its state lands).
+   */
+  | { kind: "create"; record: ActorRecord; exclusive?: true }
   | { kind: "state"; actorId: string; state: Uint8Array }
   /** Deletes the actor and everything it owns (KV, alarms, queue, SQL progress). */
   | { kind: "destroy"; actorId: string }
