@@ -88,3 +88,81 @@ describe("the first turn", () => {
     }
   });
 });
+
+// A getOrCreate and an action in one request (RivetKit's clients send them so): the new actor
+// takes the action as soon as its first turn ran, and the reply waits for both commits.
+const tally = actor({
+  state: { n: 0 },
+  actions: { bump: (c) => ++c.state.n },
+});
+
+/** A memory store whose commits wait until released, or fail once when told to. */
+class HeldStore extends MemoryStore {
+  held: Array<() => void> | undefined;
+  failNext = false;
+  commits = 0;
+  override async write(batch: Parameters<MemoryStore["write"]>[0]): Promise<void> {
+    if (this.held) await new Promise<void>((r) => this.held!.push(r));
+    if (this.failNext) {
+      this.failNext = false;
+      throw new Error("disk refused the commit");
+    }
+    this.commits++;
+    return super.write(batch);
+  }
+}
+
+async function bumpByKey(url: string, key: string): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${url}/gateway/tally/action/bump?rvt-method=getOrCreate&rvt-key=${key}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-rivet-encoding": "json" },
+    body: JSON.stringify({ args: [] }),
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+describe("creating with the first call in one request", () => {
+  test("the reply waits until the creation and the call are durable, and they share one commit", async () => {
+    const store = new HeldStore();
+    const h = await startServer({ use: { tally }, storage: store });
+    try {
+      store.held = [];
+      const before = store.commits;
+      let answered = false;
+      const reply = bumpByKey(h.url, "k1").then((r) => ((answered = true), r));
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(answered, false, "no reply while the commit is held");
+      assert.equal(await store.findByKey("tally", ["k1"]), undefined, "nothing stored yet");
+      const waiting = store.held.splice(0);
+      store.held = undefined;
+      waiting.forEach((r) => r());
+      const r = await reply;
+      assert.equal(r.status, 200);
+      assert.equal(r.body.output, 1);
+      const entry = await store.findByKey("tally", ["k1"]);
+      assert.ok(entry, "the actor is stored once the reply left");
+      assert.deepEqual(cbor.decode((await store.loadState(entry.id))!), { n: 1 }, "the call's state is stored with it");
+      assert.equal(store.commits - before, 1, "the creation and the call made one commit");
+    } finally {
+      await h.close();
+    }
+  });
+
+  test("a refused commit of the creation fails the call, stores nothing and frees the key", async () => {
+    const store = new HeldStore();
+    const h = await startServer({ use: { tally }, storage: store, metrics: { token: "t" } });
+    try {
+      store.failNext = true;
+      const failed = await bumpByKey(h.url, "k2");
+      assert.equal(failed.status, 500);
+      assert.equal(await store.findByKey("tally", ["k2"]), undefined, "no directory entry is left");
+      const ok = await bumpByKey(h.url, "k2");
+      assert.equal(ok.status, 200);
+      assert.equal(ok.body.output, 1, "a fresh actor, not the failed one's state");
+      const metrics = await (await fetch(`${h.url}/metrics`, { headers: { authorization: "Bearer t" } })).text();
+      assert.match(metrics, /troupe_actors_active\{actor_name="tally"\} 1\n/, "the failed creation left the live gauge as it found it");
+    } finally {
+      await h.close();
+    }
+  });
+});

@@ -188,11 +188,14 @@ export class ActorInstance implements OutputGateHost, LifecycleHost, TurnLoopHos
    * The instance's first turn. For an actor whose first turn never committed: createState and
    * onCreate with its input. Then createVars and onWake. Its writes commit like any turn's, after
    * `entry` (a new actor's directory entry, when the placement commits it with the first turn).
-   * The instance takes calls once it resolved; a failed first turn leaves it stopped.
+   * The instance takes calls once it resolved, or with `ran` once the first turn ran (its calls
+   * then run after that turn and their replies wait for its commit). A failed first turn leaves
+   * it stopped.
    */
-  async start(input: unknown, entry: readonly StoreWrite[] = []): Promise<"create" | "wake"> {
+  async start(input: unknown, entry: readonly StoreWrite[] = [], ran?: () => void): Promise<"create" | "wake"> {
     const creating = this.output.lastBytes.byteLength === 0;
     const cfg = this.type.config;
+    let exposed = false;
     try {
       await this.turnDb?.open();
       await new Promise((resolve, reject) =>
@@ -202,6 +205,7 @@ export class ActorInstance implements OutputGateHost, LifecycleHost, TurnLoopHos
           noRequeue: true,
           resolve,
           reject,
+          ran: ran && (() => ((exposed = true), ran())),
           run: async () => {
             for (const w of entry) this.currentTurn().addWrite(w);
             // `this.ctx` only where a hook takes it: it is made on first use.
@@ -213,7 +217,8 @@ export class ActorInstance implements OutputGateHost, LifecycleHost, TurnLoopHos
           },
         }),
       );
-      if (this.life.abandoned) throw errors.actorRestarted();
+      // Once calls were let in, the first turn is durable even if one of them abandoned the instance since.
+      if (this.life.abandoned && !exposed) throw errors.actorRestarted();
     } catch (err) {
       if (!this.life.abandoned) {
         this.life.beginStop("shutdown");

@@ -37,6 +37,11 @@ export interface Task {
   fateOnTimeout?: boolean;
   /** A caller waits for it (an action, a raw request): it counts against `maxQueuedCalls`. */
   fromCaller?: boolean;
+  /**
+   * Called once the turn ran without error and its commit is queued, before that commit is
+   * durable: later tasks would run after it, and their replies wait for its commit.
+   */
+  ran?: () => void;
 }
 
 /** What an instance needs from the runtime that hosts it. */

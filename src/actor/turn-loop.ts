@@ -214,6 +214,7 @@ export class TurnLoop {
       const publicFailure = failure instanceof TroupeError ? failure : errors.internal();
       host.output.gate(failedBarrier, () => task.reject(publicFailure), task.reject);
     } else {
+      task.ran?.();
       const outbox = turn.outbox;
       if (outbox.length > 0) host.output.gate(barrier, () => outbox.forEach((send) => send()), () => {});
       // The outcome is known only once the commit is: a failed commit makes the call an error.

@@ -105,7 +105,7 @@ export class ActorManager implements InspectableGateway {
       isDestroying: (id) => this.liveSet.isDestroying(id),
       transition: (id) => this.liveSet.transition(id),
       start: (id) => this.instance(id),
-      entered: (record, writes) => this.liveSet.entered(record, writes),
+      entered: (record, writes, live) => this.liveSet.entered(record, writes, live),
     });
     this.rewaker = new Rewaker({
       logger,
@@ -147,8 +147,8 @@ export class ActorManager implements InspectableGateway {
 
   // ---- the gateway ------------------------------------------------------------------
 
-  resolve(name: string, key: unknown, mode: ResolveMode, input?: unknown): Promise<ResolvedActor> {
-    return this.directory.resolve(name, key, mode, input);
+  resolve(name: string, key: unknown, mode: ResolveMode, input?: unknown, opts?: { early?: boolean }): Promise<ResolvedActor> {
+    return this.directory.resolve(name, key, mode, input, opts?.early);
   }
 
   recordById(actorId: string): Promise<ActorRecord> {

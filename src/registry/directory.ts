@@ -22,7 +22,7 @@ export interface DirectoryHost {
    * The actor was entered by this creation (`writes`, if any, commit with its first turn): if its
    * first turn fails, it is removed. Returns the window's end.
    */
-  entered(record: ActorRecord, writes: StoreWrite[]): () => void;
+  entered(record: ActorRecord, writes: StoreWrite[], live?: () => void): () => void;
 }
 
 /** A create that did not land and whose key has no holder now: try again. */
@@ -38,7 +38,13 @@ export class Directory {
 
   constructor(private readonly host: DirectoryHost) {}
 
-  async resolve(name: string, rawKey: unknown, mode: ResolveMode, input?: unknown): Promise<ResolvedActor> {
+  /**
+   * With `early`, a new actor is returned once its first turn ran, before that turn is durable:
+   * for a caller whose next step is a call into the actor, which then queues behind the first
+   * turn and whose reply waits for its commit. Anyone else who asks meanwhile (and every caller
+   * without `early`) waits until the creation is durable.
+   */
+  async resolve(name: string, rawKey: unknown, mode: ResolveMode, input?: unknown, early = false): Promise<ResolvedActor> {
     const type = this.host.typeOf(name);
     const key = normalizeKey(rawKey);
     const slot = `${name}\u0000${keyToString(key)}`;
@@ -62,14 +68,15 @@ export class Directory {
         await this.host.transition(found.id);
         continue;
       }
-      const creation = this.create(type, key, input, mode);
+      let live: ((r: ResolvedActor) => void) | undefined;
+      const takesCalls = early ? new Promise<ResolvedActor>((r) => (live = r)) : undefined;
+      const creation = this.create(type, key, input, mode, live);
       this.creating.set(slot, creation);
-      let result: ResolvedActor;
-      try {
-        result = await creation;
-      } finally {
-        this.creating.delete(slot);
-      }
+      const ended = creation.finally(() => {
+        if (this.creating.get(slot) === creation) this.creating.delete(slot);
+      });
+      ended.catch(() => {});
+      const result = await (takesCalls ? Promise.race([takesCalls, creation]) : ended);
       if (result !== LOST) return result;
     }
   }
@@ -85,7 +92,7 @@ export class Directory {
     return record;
   }
 
-  private async create(type: ActorType, key: string[], input: unknown, mode: ResolveMode): Promise<ResolvedActor> {
+  private async create(type: ActorType, key: string[], input: unknown, mode: ResolveMode, live?: (r: ResolvedActor) => void): Promise<ResolvedActor> {
     if (!this.host.accepting()) throw errors.stopping();
     let encoded: Uint8Array | undefined;
     if (input !== undefined) {
@@ -97,8 +104,9 @@ export class Directory {
     if (placement.entry) {
       // The entry commits with the first turn: one commit, and nothing stored if that turn fails.
       const { record, writes } = placement.entry(req);
-      await this.startEntered(record, writes);
-      return { actorId: record.id, name: type.name, key, created: true };
+      const resolved: ResolvedActor = { actorId: record.id, name: type.name, key, created: true };
+      await this.startEntered(record, writes, live && (() => live(resolved)));
+      return resolved;
     }
     let entered: { record: ActorRecord; created: boolean };
     try {
@@ -118,8 +126,8 @@ export class Directory {
   }
 
   /** Its first turn creates it; if that fails, the live set removes it again and the key is free. */
-  private async startEntered(record: ActorRecord, writes: StoreWrite[]): Promise<void> {
-    const done = this.host.entered(record, writes);
+  private async startEntered(record: ActorRecord, writes: StoreWrite[], live?: () => void): Promise<void> {
+    const done = this.host.entered(record, writes, live);
     try {
       await this.host.start(record.id);
     } finally {

@@ -38,8 +38,11 @@ export class LiveSet implements PlacementRuntime {
   /** Instances already counted out of the live set (a crash during an unload must not count twice). */
   private readonly retired = new WeakSet<ActorInstance>();
   private readonly destroying = new Set<string>();
-  /** Actors this process just entered in the directory, until their first turn ends; with the writes that enter them. */
-  private readonly creating = new Map<string, { record: ActorRecord; writes: StoreWrite[] }>();
+  /**
+   * Actors this process just entered in the directory, until their first turn ends: the writes
+   * that enter them, and whom to tell once the new instance takes calls (before it is durable).
+   */
+  private readonly creating = new Map<string, { record: ActorRecord; writes: StoreWrite[]; live?: (() => void) | undefined }>();
   accepting = true;
 
   constructor(private readonly host: LiveSetHost) {}
@@ -87,10 +90,12 @@ export class LiveSet implements PlacementRuntime {
 
   /**
    * The directory entered this actor just now: a failure of its first turn removes it again.
-   * Returns the end of that window (the creator's start ended, however).
+   * With `live`, the instance takes calls as soon as its first turn ran, and `live` is told then:
+   * calls queue behind that turn and their replies wait for its commit. Returns the end of that
+   * window (the creator's start ended, however).
    */
-  entered(record: ActorRecord, writes: StoreWrite[]): () => void {
-    this.creating.set(record.id, { record, writes });
+  entered(record: ActorRecord, writes: StoreWrite[], live?: () => void): () => void {
+    this.creating.set(record.id, { record, writes, live });
     return () => void this.creating.delete(record.id);
   }
 
@@ -135,10 +140,24 @@ export class LiveSet implements PlacementRuntime {
     const messages = inst.queues ? await this.host.storage.loadMessages(actorId) : [];
     this.host.messagesLoaded(messages);
     const input = record.input && record.input.byteLength > 0 ? cbor.decode(record.input) : undefined;
+    const m = type.metrics;
     let kind: "create" | "wake";
+    let exposed = false;
+    const expose = fresh?.live && ((): void => {
+      exposed = true;
+      this.instances.set(actorId, inst);
+      m?.actorsActive.inc();
+      fresh.live!();
+    });
     try {
-      kind = await inst.start(input, fresh?.writes);
+      kind = await inst.start(input, fresh?.writes, expose);
     } catch (err) {
+      // Let in early and failed since: out of the live set (a crash has already counted it out).
+      if (exposed && !this.retired.has(inst) && this.instances.get(actorId) === inst) {
+        this.retired.add(inst);
+        this.instances.delete(actorId);
+        m?.actorsActive.dec();
+      }
       // A creation whose first turn failed: nobody was told of the actor but its creator, so it
       // goes, and the key is free. An older entry whose first turn never committed (a crash came
       // between) stays: a getOrCreate may have handed out its id since, and sent it messages.
@@ -146,9 +165,10 @@ export class LiveSet implements PlacementRuntime {
       throw err;
     }
     this.creating.delete(actorId);
-    this.instances.set(actorId, inst);
-    const m = type.metrics;
-    m?.actorsActive.inc();
+    if (!exposed) {
+      this.instances.set(actorId, inst);
+      m?.actorsActive.inc();
+    }
     m?.starts[kind].inc();
     m?.startDuration.observe((performance.now() - started) / 1000);
     if (messages.length > 0) inst.queues!.deliver(messages);

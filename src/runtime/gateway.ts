@@ -23,8 +23,13 @@ export interface ResolvedActor {
  * timeout rules; docs/ARCHITECTURE.md draws the path.
  */
 export interface ActorGateway {
-  /** Maps (name, key) to an actor id, creating the actor when the mode allows. */
-  resolve(name: string, key: unknown, mode: ResolveMode, input?: unknown): Promise<ResolvedActor>;
+  /**
+   * Maps (name, key) to an actor id, creating the actor when the mode allows. With `early`, a
+   * new actor's id comes back once its first turn ran, before that turn is durable: only for a
+   * caller whose next step is an action, which queues behind the first turn and whose reply the
+   * output gate holds until the creation is durable (a failed creation fails the action).
+   */
+  resolve(name: string, key: unknown, mode: ResolveMode, input?: unknown, opts?: { early?: boolean }): Promise<ResolvedActor>;
   recordById(actorId: string): Promise<ActorRecord>;
   /**
    * An action, woken if asleep, retried on the next instance if the current one was going to

@@ -79,6 +79,16 @@ export function simActors(probe: Probe) {
         await finish(mode);
         return op;
       },
+      /** `write` with the actor's id, for a caller that named the actor by key (getOrCreate and the call in one request). */
+      writeByKey: async (c, op: number, kinds: number, mode: Mode) => {
+        c.state.ops.push(op);
+        if (kinds & KV) await c.kv.put(`op:${op}`, op);
+        if (kinds & SQL) c.db.run("INSERT INTO ops (id) VALUES (?)", [op]);
+        if (kinds & EVENT) c.broadcast("op", op);
+        if (kinds & ALARM) c.state.alarmIds[op] = c.schedule.after(ALARM_MS, "fired", op);
+        await finish(mode);
+        return [c.actorId, op];
+      },
       fired: (c, op: number) => {
         c.state.fired.push(op);
       },
@@ -146,6 +156,15 @@ export function simActors(probe: Probe) {
         if (mode === "hang") await never();
         c.state.ops.push(op);
         return op;
+      },
+      writeByKey: async (c, op: number, _kinds: number, mode: Mode) => {
+        await c.kv.put(`op:${op}`, op);
+        c.broadcast("op", op);
+        await sleep(5);
+        if (mode === "throw") throw new UserError("refused on purpose", { code: "sim_refused" });
+        if (mode === "hang") await never();
+        c.state.ops.push(op);
+        return [c.actorId, op];
       },
       audit: async (c) => {
         const kv = (await c.kv.list({ prefix: "op:" })).map(([, v]) => v as number);

@@ -235,7 +235,21 @@ export class World {
       case "write": {
         const op = this.nextOp++;
         const kinds = slot.type === "room" ? KV | EVENT : cmd.kinds;
-        this.track(`write ${op} ${slot.key} k${kinds} ${cmd.mode}`, async (call) => {
+        // Every other write names its actor by key in the same request (getOrCreate): a new
+        // actor then takes the call before its creation is durable, and the reply waits for both.
+        const byKey = op % 2 === 1;
+        this.track(`write ${op} ${slot.key} k${kinds} ${cmd.mode}${byKey ? " by key" : ""}`, async (call) => {
+          if (byKey) {
+            const rec: WriteRecord = { op, actorId: "", type: slot.type, kinds };
+            this.writes.set(op, rec);
+            const r = await this.http("POST", `/gateway/${slot.type}/action/writeByKey?rvt-method=getOrCreate&rvt-key=${encodeURIComponent(slot.key)}`, { args: [op, kinds, cmd.mode] });
+            // A failed call does not say which actor it reached: the key's holder now, if any (a
+            // newer holder never has this op, so the check stays sound).
+            rec.actorId = r.ok ? ((r.body as { output: [string, number] }).output[0]) : ((await this.disk.findByKey(slot.type, [slot.key]))?.id ?? "");
+            rec.outcome = this.outcomeOf(call, r);
+            if (r.ok) this.mustBeDurable(rec.actorId, slot.type, op, kinds, "reply");
+            return;
+          }
           const id = await this.resolve(slot);
           const rec: WriteRecord = { op, actorId: id, type: slot.type, kinds };
           this.writes.set(op, rec);
@@ -286,7 +300,8 @@ export class World {
               if (name === "op" && w.epoch === this.live.epoch) {
                 const op = args[0] as number;
                 const rec = this.writes.get(op);
-                if (rec) this.mustBeDurable(rec.actorId, rec.type, op, rec.kinds, "event");
+                // The connection's actor sent it (a write by key learns its actor only from the reply).
+                if (rec) this.mustBeDurable(id, rec.type, op, rec.kinds, "event");
               }
             },
             close: () => void (entry.closed = true),

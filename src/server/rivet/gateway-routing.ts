@@ -80,9 +80,12 @@ export function parseGatewayAddress(afterGateway: string, url: URL): GatewayAddr
   return { target, rest, search };
 }
 
-/** The actor id a target names; a key is resolved through the gateway (creating it for getOrCreate). */
-export async function resolveTarget(gw: ActorGateway, target: GatewayTarget): Promise<string> {
+/**
+ * The actor id a target names; a key is resolved through the gateway (creating it for
+ * getOrCreate). `early` when the request is an action: see ActorGateway.resolve.
+ */
+export async function resolveTarget(gw: ActorGateway, target: GatewayTarget, early = false): Promise<string> {
   if (target.kind === "id") return target.actorId;
-  const r = await gw.resolve(target.name, target.key, target.mode, target.input);
+  const r = await gw.resolve(target.name, target.key, target.mode, target.input, early ? { early } : undefined);
   return r.actorId;
 }

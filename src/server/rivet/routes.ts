@@ -89,7 +89,9 @@ export function mountActorProtocol(app: Hono, deps: ActorProtocolDeps, basePath 
     actorRequest(c, (url) => {
       const marker = url.pathname.indexOf("/gateway/");
       const address = parseGatewayAddress(url.pathname.slice(marker + "/gateway/".length), url);
-      return { actorId: (gw) => resolveTarget(gw, address.target), rest: address.rest, search: address.search };
+      // An action queues behind a new actor's first turn, and its reply waits for that commit.
+      const early = address.rest.startsWith("/action/");
+      return { actorId: (gw) => resolveTarget(gw, address.target, early), rest: address.rest, search: address.search };
     }),
   );
 }
