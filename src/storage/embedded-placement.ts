@@ -79,17 +79,22 @@ export class EmbeddedPlacement implements PlacementDriver {
   }
 }
 
-const ID_BYTES = 12;
+const RANDOM_BYTES = 9;
 // One random draw per 512 ids: a draw per id was a visible share of creation's CPU.
-const pool = Buffer.alloc(ID_BYTES * 512);
+const pool = Buffer.alloc(RANDOM_BYTES * 512);
 let poolAt = pool.length;
 
+/**
+ * A new actor id: the creation time in milliseconds (9 base-36 digits, so ids sort by creation
+ * until the year 5188) and 72 random bits. New ids land at the right edge of the directory's
+ * B-tree instead of all over it, which keeps creation's page writes few at a million actors.
+ */
 export function newActorId(): string {
   if (poolAt === pool.length) {
     randomFillSync(pool);
     poolAt = 0;
   }
-  const id = pool.toString("base64url", poolAt, poolAt + ID_BYTES);
-  poolAt += ID_BYTES;
+  const id = Date.now().toString(36).padStart(9, "0") + pool.toString("base64url", poolAt, poolAt + RANDOM_BYTES);
+  poolAt += RANDOM_BYTES;
   return id;
 }
