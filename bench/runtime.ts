@@ -1,3 +1,6 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { createClient } from "../src/client/index.js";
 import { startChild } from "../test/helpers/child-server.js";
 import { median, percentile } from "./stats.js";
@@ -18,6 +21,8 @@ export interface RuntimeFigures {
   create1000Ms: number;
   /** 100 connections to 100 actors, 200 pipelined calls on each at once: durable actions per second. */
   fanPerSec: number;
+  /** The disk's own floor under a durable reply: a 4 KB write and fdatasync, p50, in the server's temp dir. */
+  diskSyncP50Ms: number;
 }
 
 export interface RuntimeBenchOptions {
@@ -36,8 +41,29 @@ export async function runRuntimeBench(opts: RuntimeBenchOptions = {}): Promise<R
   }
 }
 
+/** Times 4 KB writes, each followed by fdatasync, in the OS temp dir (where the bench server keeps its data). */
+export function diskSyncP50Ms(n = 500): number {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "troupe-fsync-"));
+  const fd = fs.openSync(path.join(dir, "probe"), "w");
+  const buf = Buffer.alloc(4096, 1);
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const t = performance.now();
+      fs.writeSync(fd, buf, 0, buf.length, (i % 16) * 4096);
+      fs.fdatasyncSync(fd);
+      times.push(performance.now() - t);
+    }
+  } finally {
+    fs.closeSync(fd);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  return percentile(times, 50);
+}
+
 async function measure(url: string, rounds: number): Promise<RuntimeFigures> {
   const client = createClient<CounterApi>(url) as any;
+  const diskSync = diskSyncP50Ms();
 
   // Sequential over a connection.
   const conn = client.counter.getOrCreate(["seq"]).connect();
@@ -98,6 +124,7 @@ async function measure(url: string, rounds: number): Promise<RuntimeFigures> {
 
   const burst = median(bursts);
   return {
+    diskSyncP50Ms: diskSync,
     seqConnP50Ms: percentile(seq, 50),
     seqConnP99Ms: percentile(seq, 99),
     concurrent1000Ms: burst,
