@@ -25,7 +25,7 @@ test(`simulation: ${RUNS} schedules from each of the seeds ${SEEDS.join(", ")}`,
 
 for (const r of REGRESSIONS) {
   test(`simulation regression: ${r.bug}`, { timeout: 120_000 }, async () => {
-    await simulate({ seed: r.seed, numRuns: 1, path: r.path, endOnFailure: true });
+    await simulate({ seed: r.seed, numRuns: 1, path: r.path, endOnFailure: true, byKeyWrites: r.byKeyWrites ?? false });
   });
 }
 

@@ -50,8 +50,8 @@ export function emptyTotals(): SimTotals {
 }
 
 /** One schedule: the steps, then quiescence, shutdown, a clean restart and the audit. */
-export async function runSchedule(s: fc.Scheduler, rates: FaultRates, faultSeed: number, cmds: readonly Cmd[], totals?: SimTotals): Promise<void> {
-  const world = new World(s, rates, faultSeed);
+export async function runSchedule(s: fc.Scheduler, rates: FaultRates, faultSeed: number, cmds: readonly Cmd[], totals?: SimTotals, byKeyWrites = true): Promise<void> {
+  const world = new World(s, rates, faultSeed, byKeyWrites);
   try {
     const trace = process.env.TROUPE_SIM_TRACE === "1" ? (m: string) => process.stderr.write(`${m}\n`) : undefined;
     trace?.(`schedule: ${cmds.length} steps, rates ${JSON.stringify(rates)}`);
@@ -85,13 +85,16 @@ export async function runSchedule(s: fc.Scheduler, rates: FaultRates, faultSeed:
 
 export const scheduleArb = fc.tuple(freshScheduler(), ratesArb, fc.integer(), fc.array(cmdArb, { minLength: 1, maxLength: 60, size: "max" }));
 
-/** Runs `numRuns` schedules from `seed`; a failure throws fast-check's report with its seed and path. */
-export async function simulate(opts: { seed: number; numRuns: number; path?: string; totals?: SimTotals; endOnFailure?: boolean }): Promise<void> {
+/**
+ * Runs `numRuns` schedules from `seed`; a failure throws fast-check's report with its seed and path.
+ * `byKeyWrites: false` replays schedules recorded before every other write named its actor by key.
+ */
+export async function simulate(opts: { seed: number; numRuns: number; path?: string; totals?: SimTotals; endOnFailure?: boolean; byKeyWrites?: boolean }): Promise<void> {
   // Every timer of the world is fake; a real one keeps the process alive while it runs.
   const keepAlive = setInterval(() => {}, 1 << 30);
   try {
     await fc.assert(
-      fc.asyncProperty(scheduleArb, async ([s, rates, faultSeed, cmds]) => runSchedule(s, rates, faultSeed, cmds, opts.totals)),
+      fc.asyncProperty(scheduleArb, async ([s, rates, faultSeed, cmds]) => runSchedule(s, rates, faultSeed, cmds, opts.totals, opts.byKeyWrites ?? true)),
       { seed: opts.seed, numRuns: opts.numRuns, path: opts.path, endOnFailure: opts.endOnFailure ?? false, verbose: 1 },
     );
   } finally {

@@ -124,6 +124,8 @@ export class World {
     private readonly s: Scheduler,
     private readonly rates: FaultRates,
     faultSeed: number,
+    /** Every other write names its actor by key in its own request (see `issue`). */
+    private readonly byKeyWrites = true,
   ) {
     this.random = prng(faultSeed);
   }
@@ -237,7 +239,7 @@ export class World {
         const kinds = slot.type === "room" ? KV | EVENT : cmd.kinds;
         // Every other write names its actor by key in the same request (getOrCreate): a new
         // actor then takes the call before its creation is durable, and the reply waits for both.
-        const byKey = op % 2 === 1;
+        const byKey = this.byKeyWrites && op % 2 === 1;
         this.track(`write ${op} ${slot.key} k${kinds} ${cmd.mode}${byKey ? " by key" : ""}`, async (call) => {
           if (byKey) {
             const rec: WriteRecord = { op, actorId: "", type: slot.type, kinds };
