@@ -1,5 +1,21 @@
-import type { StorageDriver } from "./driver.js";
 import type { StoreWrite } from "./types.js";
+
+/**
+ * What the committer knows about a batch beyond its writes. `alone`: the pipeline was idle and
+ * this batch is one call's writes, so a caller waits on this commit and no other commit waits; a
+ * store may then commit on the calling thread (SqliteStore does) and spare the caller a hand-off
+ * to another thread and back.
+ */
+export interface CommitHint {
+  alone: boolean;
+}
+
+/** The store the committer writes to: a `StorageDriver`, which may ignore the hint. */
+export interface CommitTarget {
+  write(batch: readonly StoreWrite[], hint?: CommitHint): Promise<void>;
+}
+
+const ALONE: CommitHint = { alone: true };
 
 /** Told once per write when its batch is durable, for per-actor-type commit metrics. */
 export interface CommitObserver {
@@ -36,7 +52,7 @@ export class GroupCommitter {
   private flushing = false;
   private idleWaiters: Array<() => void> = [];
 
-  constructor(private readonly store: Pick<StorageDriver, "write">) {}
+  constructor(private readonly store: CommitTarget) {}
 
   /**
    * Resolves when the writes are durable; rejects if their batch failed (nothing of it
@@ -70,11 +86,15 @@ export class GroupCommitter {
   private async flush(): Promise<void> {
     if (this.flushing) return;
     this.flushing = true;
+    // Only the first batch after an idle spell can be alone: later ones queued behind a commit.
+    let idle = true;
     while (this.next.length > 0) {
       const tickets = this.next;
       this.next = [];
+      const hint = idle && tickets.length === 1 ? ALONE : undefined;
+      idle = false;
       try {
-        await this.store.write(coalesce(tickets));
+        await this.store.write(coalesce(tickets), hint);
         const now = performance.now();
         for (const t of tickets) {
           if (t.observer) for (const w of t.writes) if (w.kind === "state") t.observer.committed(w.state.byteLength, (now - t.enqueuedAt) / 1000);
@@ -83,8 +103,10 @@ export class GroupCommitter {
       } catch (err) {
         for (const t of tickets) t.reject(err);
       }
-      // Let rejection handlers (which may discard writes of the failed actors) run first.
-      await new Promise<void>((r) => setImmediate(r));
+      // Let rejection handlers (which may discard writes of the failed actors) run before the
+      // next batch is taken. With nothing queued the pipeline is idle at once: a call arriving
+      // next finds it so, and may commit alone (see CommitHint).
+      if (this.next.length > 0) await new Promise<void>((r) => setImmediate(r));
     }
     this.flushing = false;
     const waiters = this.idleWaiters;

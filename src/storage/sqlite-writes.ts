@@ -4,8 +4,8 @@ import type { StoreWrite } from "./types.js";
 
 /**
  * The writing half of the SQLite store: its statements, and one batch applied as one
- * transaction. It runs on the commit thread (sqlite-commit-worker.ts), the only connection that
- * writes troupe.db once the store is open.
+ * transaction. It runs on the commit thread (sqlite-commit-worker.ts), or for a lone small commit
+ * on the main thread's connection (SqliteStore.write); one batch at a time either way.
  */
 type WriteName =
   | "insert" | "update" | "remove" | "kvPut" | "kvDelete" | "kvDeleteAll" | "alarmSet" | "alarmDelete" | "alarmDeleteAll"
@@ -46,7 +46,9 @@ export function applyBatch(db: Database.Database, s: WriteStatements, batch: rea
           break;
         case "create": {
           const r = w.record;
-          s.insert.run(r.id, r.name, keyToString(r.key), r.createdAt, r.input ?? null);
+          const inserted = s.insert.run(r.id, r.name, keyToString(r.key), r.createdAt, r.input ?? null).changes > 0;
+          // Thrown inside the transaction: nothing of the batch lands, and its callers are told.
+          if (!inserted && w.exclusive) throw new Error(`the key of a new ${r.name} is taken: ${keyToString(r.key)}`);
           break;
         }
         case "destroy":
@@ -85,4 +87,18 @@ export function applyBatch(db: Database.Database, s: WriteStatements, batch: rea
       }
     }
   })();
+}
+
+/** Few writes of few bytes: committing them costs little besides the fsync. */
+export function smallBatch(batch: readonly StoreWrite[]): boolean {
+  if (batch.length > 16) return false;
+  let bytes = 0;
+  for (const w of batch) {
+    if (w.kind === "state") bytes += w.state.byteLength;
+    else if (w.kind === "kvPut") bytes += w.key.byteLength + w.value.byteLength;
+    else if (w.kind === "queuePush") bytes += w.message.body.byteLength;
+    else if (w.kind === "alarmSet") bytes += w.alarm.args.byteLength;
+    else if (w.kind === "create") bytes += w.record.input?.byteLength ?? 0;
+  }
+  return bytes <= 64 * 1024;
 }
