@@ -3,14 +3,16 @@ import { test } from "node:test";
 import { actor, SqliteStore } from "../src/index.js";
 import type { ActorError } from "../src/client/index.js";
 import type { StoreWrite } from "../src/storage/types.js";
+import type { CommitHint } from "../src/storage/group-commit.js";
 import { startServer, tempDir } from "./helpers/harness.js";
 
 /** The SQLite store, with a switch that makes every write fail as a full disk does. */
 class FullDiskStore extends SqliteStore {
   full = false;
-  override async write(batch: readonly StoreWrite[]): Promise<void> {
+  override async write(batch: readonly StoreWrite[], hint?: CommitHint): Promise<void> {
     if (this.full) throw Object.assign(new Error("database or disk is full"), { code: "SQLITE_FULL" });
-    return super.write(batch);
+    // The hint passes on: healthy commits take the same path (main thread or commit thread) as in production.
+    return super.write(batch, hint);
   }
 }
 

@@ -17,6 +17,21 @@ export function storageCases({ it, durable, create, runtime }: SuiteTools): void
     assert.deepEqual([await p.storage.loadState(a), await p.placement.findById(a), await p.storage.loadState("ghost")], [undefined, undefined, undefined]);
   });
 
+  it("an entry committed with its first turn (an exclusive create) lands with its state, and a taken key refuses the whole batch", async (p) => {
+    const holder = await create(p, "t", ["taken"]);
+    const entry = (id: string, key: string) => ({ kind: "create" as const, record: { id, name: "t", key: [key], createdAt: 1 }, exclusive: true as const });
+    await p.storage.write([entry("new1", "free"), { kind: "state", actorId: "new1", state: bytes("first") }]);
+    assert.equal(text(await p.storage.loadState("new1")), "first", "the state written after its entry in one batch is stored");
+    assert.equal((await p.placement.findByKey("t", ["free"]))?.id, "new1");
+    const other = await create(p, "t", ["other"]);
+    await assert.rejects(p.storage.write([{ kind: "state", actorId: other, state: bytes("o") }, entry("new2", "taken"), { kind: "state", actorId: "new2", state: bytes("x") }]));
+    assert.equal((await p.placement.findByKey("t", ["taken"]))?.id, holder, "the holder keeps its key");
+    assert.deepEqual([await p.placement.findById("new2"), await p.storage.loadState(other)], [undefined, undefined], "nothing of the refused batch landed");
+    // A key freed earlier in the same batch can be taken by an exclusive entry.
+    await p.storage.write([{ kind: "destroy", actorId: holder }, entry("new3", "taken")]);
+    assert.equal((await p.placement.findByKey("t", ["taken"]))?.id, "new3");
+  });
+
   it("one batch with writes for several actors lands together", async (p) => {
     const actors = [await create(p, "t", ["a"]), await create(p, "t", ["b"]), await create(p, "u", ["c"])];
     await p.storage.write(actors.flatMap((id, i) => everything(id, i + 1)));
