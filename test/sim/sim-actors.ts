@@ -35,6 +35,28 @@ async function finish(mode: Mode): Promise<void> {
 }
 
 /** The actor types of a simulated world, wired to its probe. */
+/** The acct type's write: one op into state and the capabilities `kinds` names. (Typed loosely: shared by two actions.) */
+async function acctWrite(c: any, op: number, kinds: number, mode: Mode): Promise<number> {
+  c.state.ops.push(op);
+  if (kinds & KV) await c.kv.put(`op:${op}`, op);
+  if (kinds & SQL) c.db.run("INSERT INTO ops (id) VALUES (?)", [op]);
+  if (kinds & EVENT) c.broadcast("op", op);
+  if (kinds & ALARM) c.state.alarmIds[op] = c.schedule.after(ALARM_MS, "fired", op);
+  await finish(mode);
+  return op;
+}
+
+/** The room type's write: reentrant, so it waits between its KV write and its state change. */
+async function roomWrite(c: any, op: number, mode: Mode, delayMs: number): Promise<number> {
+  await c.kv.put(`op:${op}`, op);
+  c.broadcast("op", op);
+  await sleep(delayMs);
+  if (mode === "throw") throw new UserError("refused on purpose", { code: "sim_refused" });
+  if (mode === "hang") await never();
+  c.state.ops.push(op);
+  return op;
+}
+
 export function simActors(probe: Probe) {
   const acct = actor({
     state: { ops: [] as number[], handled: [] as number[], fired: [] as number[], taken: [] as number[], alarmIds: {} as Record<number, string>, greeted: 0 },
@@ -70,25 +92,9 @@ export function simActors(probe: Probe) {
       inbox: {},
     },
     actions: {
-      write: async (c, op: number, kinds: number, mode: Mode) => {
-        c.state.ops.push(op);
-        if (kinds & KV) await c.kv.put(`op:${op}`, op);
-        if (kinds & SQL) c.db.run("INSERT INTO ops (id) VALUES (?)", [op]);
-        if (kinds & EVENT) c.broadcast("op", op);
-        if (kinds & ALARM) c.state.alarmIds[op] = c.schedule.after(ALARM_MS, "fired", op);
-        await finish(mode);
-        return op;
-      },
+      write: (c, op: number, kinds: number, mode: Mode) => acctWrite(c, op, kinds, mode),
       /** `write` with the actor's id, for a caller that named the actor by key (getOrCreate and the call in one request). */
-      writeByKey: async (c, op: number, kinds: number, mode: Mode) => {
-        c.state.ops.push(op);
-        if (kinds & KV) await c.kv.put(`op:${op}`, op);
-        if (kinds & SQL) c.db.run("INSERT INTO ops (id) VALUES (?)", [op]);
-        if (kinds & EVENT) c.broadcast("op", op);
-        if (kinds & ALARM) c.state.alarmIds[op] = c.schedule.after(ALARM_MS, "fired", op);
-        await finish(mode);
-        return [c.actorId, op];
-      },
+      writeByKey: async (c, op: number, kinds: number, mode: Mode) => [c.actorId, await acctWrite(c, op, kinds, mode)],
       fired: (c, op: number) => {
         c.state.fired.push(op);
       },
@@ -148,24 +154,8 @@ export function simActors(probe: Probe) {
     onDestroy: (c) => probe.slept(c.actorId, c.vars.token),
     options: { sleepTimeoutMs: SLEEP_MS, actionTimeoutMs: TIMEOUT_MS, reentrant: true },
     actions: {
-      write: async (c, op: number, _kinds: number, mode: Mode, delayMs = 5) => {
-        await c.kv.put(`op:${op}`, op);
-        c.broadcast("op", op);
-        await sleep(delayMs);
-        if (mode === "throw") throw new UserError("refused on purpose", { code: "sim_refused" });
-        if (mode === "hang") await never();
-        c.state.ops.push(op);
-        return op;
-      },
-      writeByKey: async (c, op: number, _kinds: number, mode: Mode) => {
-        await c.kv.put(`op:${op}`, op);
-        c.broadcast("op", op);
-        await sleep(5);
-        if (mode === "throw") throw new UserError("refused on purpose", { code: "sim_refused" });
-        if (mode === "hang") await never();
-        c.state.ops.push(op);
-        return [c.actorId, op];
-      },
+      write: (c, op: number, _kinds: number, mode: Mode, delayMs = 5) => roomWrite(c, op, mode, delayMs),
+      writeByKey: async (c, op: number, _kinds: number, mode: Mode) => [c.actorId, await roomWrite(c, op, mode, 5)],
       audit: async (c) => {
         const kv = (await c.kv.list({ prefix: "op:" })).map(([, v]) => v as number);
         return { state: c.state, kv, handledKv: [], sql: [] };

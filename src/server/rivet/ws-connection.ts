@@ -9,6 +9,7 @@ import { closeWith, type Refuse } from "../ws-caps.js";
 import { byteSize } from "./body.js";
 import { ConnSession } from "../conn-session.js";
 import type { RivetSocketSetup } from "./ws-protocols.js";
+import { sendBatched } from "../ws-batch.js";
 
 /**
  * A RivetKit connection (`/gateway/…/connect`) once the socket is upgraded: the server speaks
@@ -73,7 +74,7 @@ function frameSender(ws: WebSocket, setup: RivetSocketSetup, ctx: RivetConnectio
       frame = toClient.encode(setup.encoding, { tag: "Error", val: { group: e.group, code: e.code, message: e.message, metadata: e.metadata, actionId: msg.val.id } });
     }
     // cbor-x hands out views into a shared buffer: send exactly the frame's bytes.
-    ws.send(typeof frame === "string" ? frame : Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength));
+    sendBatched(ws, typeof frame === "string" ? frame : Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength));
   };
 }
 
