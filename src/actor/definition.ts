@@ -2,7 +2,10 @@ import type { ActorContext, ActionContext, ConnContext } from "./context.js";
 import type { Conn } from "./conn.js";
 
 export interface ActorOptions {
-  /** Idle time (no connections, no work) before the actor is unloaded. Default 30 s. */
+  /**
+   * Idle time (no connections, no work) before the actor is unloaded. Default 30 s. Never sooner;
+   * later by at most a sixteenth of it, and at most about a second (idle actors share timers).
+   */
   sleepTimeoutMs?: number;
   /** An action running longer than this is abandoned; see docs/ARCHITECTURE.md. Default 60 s. */
   actionTimeoutMs?: number;
