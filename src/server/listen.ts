@@ -5,6 +5,7 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { notePeerAddress } from "./client-address.js";
+import { noteIncoming } from "./incoming-body.js";
 import { resolveLimits, type LimitsConfig } from "./limits.js";
 import { guardServer, serverOptions } from "./server-guards.js";
 
@@ -47,7 +48,9 @@ export async function listen(registry: Listenable, opts: ListenOptions): Promise
   const server = createAdaptorServer({
     // The routes are Fetch handlers and never see the socket: note who sent each request.
     fetch: (request, env) => {
-      notePeerAddress(request, (env as Partial<HttpBindings>).incoming?.socket?.remoteAddress);
+      const incoming = (env as Partial<HttpBindings>).incoming;
+      notePeerAddress(request, incoming?.socket?.remoteAddress);
+      noteIncoming(request, incoming);
       return registry.handler(request);
     },
     hostname: host,

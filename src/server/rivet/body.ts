@@ -1,4 +1,5 @@
 import { errors } from "../../common/errors.js";
+import { readIncomingLimited } from "../incoming-body.js";
 
 /**
  * An encoded message's size in bytes, for a cap of `limit`. A string is only scanned when it could
@@ -24,6 +25,8 @@ export async function readLimited(request: Request, limit: number): Promise<Uint
     if (bytes.byteLength > limit) throw errors.bodyTooLarge(limit);
     return bytes;
   }
+  const direct = readIncomingLimited(request, limit, () => errors.bodyTooLarge(limit));
+  if (direct) return direct;
   if (!request.body) return new Uint8Array(0);
   const chunks: Uint8Array[] = [];
   let total = 0;
