@@ -68,7 +68,7 @@ export class ActorInstance implements OutputGateHost, LifecycleHost, TurnLoopHos
     /** The committed state, if the actor's first turn ever committed; and the SQL redo seq the store applied. */
     stored: { state: Uint8Array | undefined; sqlSeq: number },
   ) {
-    this.state = stored.state ? decodeSnapshot(stored.state) : undefined;
+    this.state = stored.state ? decodeState(stored.state) : undefined;
     this.output = new OutputGate(this, stored.state ?? NO_BYTES);
     this.life = new Lifecycle(this);
     this.turnDb = type.config.db ? new TurnDatabase(host.storage, id, type.config.db.migrations ?? [], stored.sqlSeq) : undefined;
@@ -385,7 +385,7 @@ export class ActorInstance implements OutputGateHost, LifecycleHost, TurnLoopHos
     if (this.type.options.reentrant) return;
     const bytes = this.output.lastBytes;
     try {
-      this.state = bytes.byteLength === 0 ? undefined : decodeSnapshot(bytes);
+      this.state = bytes.byteLength === 0 ? undefined : decodeState(bytes);
     } catch (err) {
       this.log.error({ err }, "could not restore the last snapshot");
     }
@@ -436,8 +436,3 @@ export class ActorInstance implements OutputGateHost, LifecycleHost, TurnLoopHos
 }
 
 const NO_BYTES = new Uint8Array(0);
-
-/** cbor-x keeps a DataView on the array it decodes (about 120 bytes): a throwaway view keeps it off the snapshot we hold. */
-function decodeSnapshot(bytes: Uint8Array): unknown {
-  return decodeState(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-}

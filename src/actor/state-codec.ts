@@ -71,7 +71,9 @@ export function encodeState(value: unknown): Uint8Array {
 }
 
 export function decodeState(bytes: Uint8Array): unknown {
-  return codec.decode(bytes);
+  // cbor-x keeps a DataView on the array it decodes (about 120 bytes): a throwaway view keeps it
+  // off the bytes the caller holds (an awake actor holds its last snapshot).
+  return codec.decode(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
 }
 
 /** Wire CBOR (HTTP bodies, WebSocket frames) shares the codec so args round-trip like state. */

@@ -152,12 +152,8 @@ export class LiveSet implements PlacementRuntime {
     try {
       kind = await inst.start(input, fresh?.writes, expose);
     } catch (err) {
-      // Let in early and failed since: out of the live set (a crash has already counted it out).
-      if (exposed && !this.retired.has(inst) && this.instances.get(actorId) === inst) {
-        this.retired.add(inst);
-        this.instances.delete(actorId);
-        m?.actorsActive.dec();
-      }
+      // Let in early and failed since: out of the live set (a crash may have counted it out already).
+      if (exposed) this.retire(inst, undefined);
       // A creation whose first turn failed: nobody was told of the actor but its creator, so it
       // goes, and the key is free. An older entry whose first turn never committed (a crash came
       // between) stays: a getOrCreate may have handed out its id since, and sent it messages.
@@ -230,14 +226,14 @@ export class LiveSet implements PlacementRuntime {
     }
   }
 
-  /** Counts an instance out of the live set, once. */
-  private retire(inst: ActorInstance, reason: StopReason): void {
+  /** Counts an instance out of the live set, once; a creation that never started (no reason) counts no stop. */
+  private retire(inst: ActorInstance, reason: StopReason | undefined): void {
     if (this.retired.has(inst)) return;
     this.retired.add(inst);
     if (this.instances.get(inst.id) !== inst) return;
     this.instances.delete(inst.id);
     inst.type.metrics?.actorsActive.dec();
-    inst.type.metrics?.stops[reason].inc();
+    if (reason) inst.type.metrics?.stops[reason].inc();
   }
 
   /** An instance was abandoned: tasks that never started run on a fresh one once it settled. */

@@ -4,8 +4,9 @@ import type { IncomingMessage } from "node:http";
 // object, so a body sent without a length can be read from it directly (see readIncomingLimited).
 const incomings = new WeakMap<Request, IncomingMessage>();
 
+/** Notes only a request whose body is chunked: one with a length is read through its fast path anyway. */
 export function noteIncoming(request: Request, incoming: IncomingMessage | undefined): void {
-  if (incoming) incomings.set(request, incoming);
+  if (incoming?.headers["transfer-encoding"] !== undefined) incomings.set(request, incoming);
 }
 
 /**

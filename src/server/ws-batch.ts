@@ -1,9 +1,7 @@
 import type { WebSocket } from "ws";
 
 /** The TCP socket under a `ws` WebSocket (ws keeps it in `_socket`; it has no public accessor). */
-type Corkable = { cork(): void; uncork(): void; destroyed: boolean };
-
-const corked = new WeakSet<object>();
+type Corkable = { cork(): void; uncork(): void; destroyed: boolean; writableCorked: number };
 
 /**
  * Sends a frame, holding the socket's writes until the current burst of callbacks has run: a
@@ -13,13 +11,10 @@ const corked = new WeakSet<object>();
  */
 export function sendBatched(ws: WebSocket, data: string | Buffer): void {
   const socket = (ws as unknown as { _socket?: Corkable })._socket;
-  if (socket && !socket.destroyed && !corked.has(socket)) {
-    corked.add(socket);
+  // ws corks and uncorks around each frame it writes, so a corked socket here is this burst's.
+  if (socket && !socket.destroyed && socket.writableCorked === 0) {
     socket.cork();
-    process.nextTick(() => {
-      corked.delete(socket);
-      socket.uncork();
-    });
+    process.nextTick(() => socket.uncork());
   }
   ws.send(data);
 }

@@ -147,13 +147,11 @@ export class SqliteStore implements ActorStore {
   async write(batch: readonly StoreWrite[], hint?: CommitHint): Promise<void> {
     if (!this.commits || !this.db) throw new Error("SqliteStore is not open");
     const started = performance.now();
-    if (!hint?.alone || this.commitMs > INLINE_MAX_MS || !this.commits.idle || !smallBatch(batch)) {
-      await this.commits.write(batch);
-      this.commitMs += (performance.now() - started - this.commitMs) / 8;
-      return;
-    }
-    applyBatch(this.db, this.writes, batch);
+    const here = hint?.alone === true && this.commitMs <= INLINE_MAX_MS && this.commits.idle && smallBatch(batch);
+    if (here) applyBatch(this.db, this.writes, batch);
+    else await this.commits.write(batch);
     this.commitMs += (performance.now() - started - this.commitMs) / 8;
+    if (!here) return;
     this.sinceCheckpoint += batch.length;
     if (this.sinceCheckpoint >= CHECKPOINT_AFTER_WRITES) {
       this.sinceCheckpoint = 0;
