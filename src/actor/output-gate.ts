@@ -131,11 +131,12 @@ export class OutputGate {
       },
       (err) => {
         if (this.barrier === commit) this.barrier = undefined;
-        if (this.poisoned || this.host.gone) return;
+        if (this.poisoned) return;
         this.poisoned = true;
-        // Writes queued after the failed one were built on it: they must not land, nor be acknowledged.
+        // Writes queued after the failed one were built on it: they must not land, nor be
+        // acknowledged, even when the instance was abandoned meanwhile (a timeout).
         this.host.committer.discard(this);
-        this.host.commitFailed(err);
+        if (!this.host.gone) this.host.commitFailed(err);
       },
     );
     return commit;

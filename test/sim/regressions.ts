@@ -51,4 +51,10 @@ export const REGRESSIONS: ReadonlyArray<{ bug: string; seed: number; path: strin
     seed: 782371973,
     path: "21:0:2:50:0:1:15:21:20:29:4:3:13:13:19:29:31:34:36:37:42:43:46:10:14:4:15:17:17:19:25:29:30:34:41:4:1:21:35:36:37:39:22:34:36:15:32:38:38:40:42:41:25:33:14:25:29:24:24:27:19:23:25:28:29",
   },
+  {
+    bug: "a commit that failed after its instance had timed out did not discard the commits queued behind it (a later turn's state carried a write told failed)",
+    seed: 2084309368,
+    path: "193:1:3:4:3:3:11:15:18:19:23:24:23:24:27:27:30:31:31:31:36:36:35:35:38:24:25:35:35:43:45:49:49:49:52:52",
+    byKeyWrites: true,
+  },
 ];
