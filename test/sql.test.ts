@@ -5,6 +5,8 @@ import { describe, test } from "node:test";
 import { actor } from "../src/index.js";
 import type { ActorError } from "../src/client/index.js";
 import { parseSamples, sampleValue } from "./helpers/exposition.js";
+import { MemoryStore } from "../src/storage/memory-store.js";
+import type { StoreWrite } from "../src/storage/types.js";
 import { startServer, tempDir, waitFor } from "./helpers/harness.js";
 
 const TOKEN = "sql-test-token";
@@ -39,6 +41,41 @@ const notes = actor({
     destroy: (c) => c.destroy(),
   },
 });
+
+// A queue handler whose turn ran SQL: its outcome is durable once its SQL commit (with the redo) is.
+const ledger = actor({
+  state: {},
+  db: { migrations: ["CREATE TABLE entries (id INTEGER PRIMARY KEY, body TEXT NOT NULL)"] },
+  queues: {
+    entries: (c, body: string) => c.db.run("INSERT INTO entries (body) VALUES (?)", [body]).lastInsertRowid,
+  },
+  actions: {
+    count: (c) => c.db.query<{ n: number }>("SELECT count(*) AS n FROM entries")[0]!.n,
+  },
+});
+
+/** Holds, then refuses, the store's apply of a SQL turn (the batch that records its redo seq). */
+class RefusingApplyStore extends MemoryStore {
+  private held: Array<() => void> | undefined;
+  holdApplies(): void {
+    this.held = [];
+  }
+  get heldCount(): number {
+    return this.held?.length ?? 0;
+  }
+  refuseHeld(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const r of held) r();
+  }
+  override async write(batch: readonly StoreWrite[]): Promise<void> {
+    if (this.held && batch.some((w) => w.kind === "sqlApplied")) {
+      await new Promise<void>((r) => this.held!.push(r));
+      throw new Error("simulated refused apply");
+    }
+    await super.write(batch);
+  }
+}
 
 describe("c.db over real HTTP", () => {
   test("migrations, run/query with positional and named params, transactions, typed errors, isolation", async () => {
@@ -101,6 +138,28 @@ describe("c.db over real HTTP", () => {
       assert.deepEqual((await h.client.notes.getOrCreate(["p"]).all()).map((r) => r.body), ["kept"]);
       assert.equal(await h.client.notes.getOrCreate(["p"]).version(), 2, "migrations do not run twice");
     } finally {
+      await h.close();
+    }
+  });
+
+  test("a sender waiting on a SQL handler hears once the SQL commit is durable, not when the store applies it", async () => {
+    const store = new RefusingApplyStore();
+    const h = await startServer({ use: { ledger }, storage: store, metrics: { token: TOKEN } });
+    try {
+      const a = h.client.ledger.getOrCreate(["l"]);
+      assert.equal(await a.count(), 0);
+      // The store neither applies nor refuses yet: the sender used to wait on it.
+      store.holdApplies();
+      const sent = await a.send("entries", "first", { wait: true, timeoutMs: 5000 });
+      assert.equal(sent.output, 1, "the handler's output, told while the store still holds the apply");
+      await waitFor(() => store.heldCount === 1, 5000, "the store's apply reached the store and is held");
+      // Now the store refuses the apply: the instance restarts and the next wake applies the redo.
+      store.refuseHeld();
+      await waitFor(async () => (await a.count()) === 1, 5000, "the entry is there once, after the redo is applied");
+      const samples = parseSamples(await (await fetch(`${h.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text());
+      assert.equal(sampleValue(samples, "troupe_actor_queue_depth", { actor_name: "ledger", queue: "entries" }), 0, "handled once: depth back to zero");
+    } finally {
+      store.refuseHeld();
       await h.close();
     }
   });

@@ -9,6 +9,7 @@ import type { ActorSql } from "./sql.js";
 import { Capabilities, type CapabilitiesHost } from "./capabilities.js";
 import { TurnDatabase } from "./sql-turn.js";
 import { OutputGate, type OutputGateHost } from "./output-gate.js";
+import type { MessageOutcome } from "./queue.js";
 import { CallLog, type RecentCall } from "./call-log.js";
 import { RawHandlers, type RawHost } from "./raw-handlers.js";
 import { ActorQueues } from "./queue.js";
@@ -370,6 +371,10 @@ export class ActorInstance implements OutputGateHost, LifecycleHost, TurnLoopHos
 
   alarmsCommitted(changes: ReadonlyArray<[string, StoredAlarm | null]>): void {
     this.host.alarmsCommitted(changes);
+  }
+
+  messageSettled(seq: number, outcome: MessageOutcome): void {
+    this.host.messageSettled(seq, outcome);
   }
 
   alarmPending(id: string): boolean {

@@ -1,7 +1,8 @@
 import { errors, TroupeError } from "../common/errors.js";
 import type { CommitObserver, GroupCommitter } from "../storage/group-commit.js";
 import type { StoredAlarm, StoreWrite } from "../storage/types.js";
-import { encodeRedo, type TurnDatabase } from "./sql-turn.js";
+import type { MessageOutcome } from "./queue.js";
+import { encodeRedo, redoMessageOutcome, type TurnDatabase } from "./sql-turn.js";
 import { encodeState } from "./state-codec.js";
 import type { Turn } from "./turn.js";
 
@@ -17,6 +18,8 @@ export interface OutputGateHost {
   /** True once the instance was abandoned or stopped. */
   readonly gone: boolean;
   alarmsCommitted(changes: ReadonlyArray<[string, StoredAlarm | null]>): void;
+  /** A queue message reached its end: tell a sender waiting on it (a repeat is ignored). */
+  messageSettled(seq: number, outcome: MessageOutcome): void;
   /** The state's bytes changed (for onStateChange). */
   stateChanged(): void;
   /** A commit failed: the instance must be abandoned. */
@@ -105,6 +108,9 @@ export class OutputGate {
       throw err instanceof TroupeError && err.code !== "sql_error" ? err : errors.commitFailed(err);
     }
     if (stateChanged) this.lastBytes = bytes;
+    // The outcomes are durable in the redo now: a sender need not wait for the store's apply,
+    // which a refusing store may retry for a long time (the next wake applies it).
+    for (const o of turn.outcomes) this.host.messageSettled(o[0], redoMessageOutcome(o));
     writes.push({ kind: "sqlApplied", actorId: this.host.id, seq });
     this.enqueue(writes, () => {
       turnDb.applied(seq);

@@ -65,7 +65,9 @@ export class QueueWiring implements QueueHost {
   }
 
   decided(seq: number, outcome: MessageOutcome): void {
-    this.instance.currentTurn().addOutcome([seq, outcome.ok, outcome.ok ? outcome.output : undefined]);
+    // A dead letter keeps its attempt count, so a sender told from the redo hears the same error.
+    const attempts = outcome.ok ? undefined : (outcome.error.metadata as { attempts?: number } | undefined)?.attempts;
+    this.instance.currentTurn().addOutcome([seq, outcome.ok, outcome.ok ? outcome.output : attempts]);
   }
 
   messageSettled(seq: number, outcome: MessageOutcome): void {

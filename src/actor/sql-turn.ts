@@ -1,11 +1,17 @@
 import { errors } from "../common/errors.js";
 import type { ActorDatabase, StorageDriver } from "../storage/driver.js";
 import type { SqlConnection, StoreWrite } from "../storage/types.js";
+import type { MessageOutcome } from "./queue.js";
 import { migrate, sqlError } from "./sql.js";
 import { cbor } from "./state-codec.js";
 
-/** A queue message's fate decided by a turn: [seq, ok, output]. */
+/** A queue message's fate decided by a turn: [seq, ok, output], or [seq, false, attempts] for a dead letter. */
 export type RedoOutcome = [number, boolean, unknown];
+
+/** What a waiting sender hears of a redo outcome. */
+export function redoMessageOutcome([, ok, out]: RedoOutcome): MessageOutcome {
+  return ok ? { ok: true, output: out } : { ok: false, error: errors.queueMessageDead(typeof out === "number" ? out : undefined) };
+}
 
 /** A turn's non-SQL writes, kept in the actor's database beside its SQL changes. */
 export interface RedoRecord {

@@ -72,7 +72,10 @@ export const errors = {
   queueHasHandler: (queue: string) =>
     new TroupeError("queue", "queue_has_handler", `Queue "${truncate(queue)}" has a handler; next() reads queues declared without one`, { status: 400 }),
   queueMessageDead: (attempts?: number) =>
-    new TroupeError("queue", "queue_message_dead", attempts === undefined ? "The message failed its last attempt and is now a dead letter" : `The message failed ${attempts} attempts and is now a dead letter`, { status: 500 }),
+    new TroupeError("queue", "queue_message_dead", attempts === undefined ? "The message failed its last attempt and is now a dead letter" : `The message failed ${attempts} attempts and is now a dead letter`, {
+      status: 500,
+      metadata: attempts === undefined ? undefined : { attempts },
+    }),
   queueWaitTimedOut: (timeoutMs: number, messageId: number) =>
     new TroupeError("queue", "queue_wait_timed_out", `No result within ${timeoutMs} ms; the message stays queued (id ${messageId})`, { status: 408, metadata: { messageId } }),
   sqlError: (detail: string, sqliteCode?: string) =>

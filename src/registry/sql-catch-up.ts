@@ -1,6 +1,6 @@
 import type { ActorType } from "../actor/actor-type.js";
 import type { MessageOutcome } from "../actor/queue.js";
-import { readRedo } from "../actor/sql-turn.js";
+import { readRedo, redoMessageOutcome, type RedoOutcome } from "../actor/sql-turn.js";
 import { errors } from "../common/errors.js";
 import type { GroupCommitter } from "../storage/group-commit.js";
 import type { StorageDriver } from "../storage/driver.js";
@@ -44,7 +44,7 @@ export async function catchUpSql(host: SqlCatchUpHost, actorId: string, type: Ac
 }
 
 /** What a redo's writes would have told the runtime had they landed with their turn. */
-function redoApplied(host: SqlCatchUpHost, type: ActorType, writes: readonly StoreWrite[], outcomes: ReadonlyArray<[number, boolean, unknown]>): void {
+function redoApplied(host: SqlCatchUpHost, type: ActorType, writes: readonly StoreWrite[], outcomes: readonly RedoOutcome[]): void {
   for (const w of writes) {
     if (w.kind === "alarmSet") host.alarmsCommitted([[w.alarm.id, w.alarm]]);
     else if (w.kind === "alarmDelete") host.alarmsCommitted([[w.alarmId, null]]);
@@ -55,7 +55,5 @@ function redoApplied(host: SqlCatchUpHost, type: ActorType, writes: readonly Sto
       if (w.kind === "queueAck" || w.dead) m?.depth.dec();
     }
   }
-  for (const [seq, ok, output] of outcomes) {
-    host.messageSettled(seq, ok ? { ok: true, output } : { ok: false, error: errors.queueMessageDead() });
-  }
+  for (const o of outcomes) host.messageSettled(o[0], redoMessageOutcome(o));
 }

@@ -57,4 +57,10 @@ export const REGRESSIONS: ReadonlyArray<{ bug: string; seed: number; path: strin
     path: "193:1:3:4:3:3:11:15:18:19:23:24:23:24:27:27:30:31:31:31:36:36:35:35:38:24:25:35:35:43:45:49:49:49:52:52",
     byKeyWrites: true,
   },
+  {
+    bug: "a sender waiting on a message handled by a SQL turn heard only when the store applied the redo, which a refusing store retried past the liveness bound",
+    seed: 505745651,
+    path: "83:1:1:33:32:34:36:35:35:37:37",
+    byKeyWrites: true,
+  },
 ];
