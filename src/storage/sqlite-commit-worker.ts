@@ -1,6 +1,6 @@
 import { parentPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
-import { applyBatch, prepareWrites } from "./sqlite-writes.js";
+import { prepareWrites } from "./sqlite-writes.js";
 import type { StoreWrite } from "./types.js";
 
 /**
@@ -17,7 +17,7 @@ const db = new Database(file);
 db.pragma("journal_mode = WAL");
 db.pragma(`synchronous = ${synchronous}`);
 db.pragma("busy_timeout = 5000");
-const statements = prepareWrites(db);
+const writeBatch = prepareWrites(db);
 parentPort!.postMessage("ready");
 
 parentPort!.on("message", (msg: { id: number; batch: StoreWrite[] } | { id: number; checkpoint: true } | "close") => {
@@ -35,7 +35,7 @@ parentPort!.on("message", (msg: { id: number; batch: StoreWrite[] } | { id: numb
     return;
   }
   try {
-    applyBatch(db, statements, msg.batch);
+    writeBatch(msg.batch);
     parentPort!.postMessage({ id: msg.id });
   } catch (err) {
     const e = err as { message?: string; code?: string };

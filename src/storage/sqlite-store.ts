@@ -7,7 +7,7 @@ import type { ActorRecord, KvRange, StoreWrite, StoredAlarm, StoredMessage } fro
 import { CommitThread } from "./commit-thread.js";
 import { acquireDirLock, type DirLock } from "./dir-lock.js";
 import type { CommitHint } from "./group-commit.js";
-import { applyBatch, prepareWrites, smallBatch, type WriteStatements } from "./sqlite-writes.js";
+import { prepareWrites, smallBatch, type BatchWriter } from "./sqlite-writes.js";
 import { tableCounts } from "./table-counts.js";
 
 export interface SqliteStoreOptions {
@@ -56,7 +56,7 @@ export class SqliteStore implements ActorStore {
   private lock: DirLock | undefined;
   private stmts!: ReturnType<SqliteStore["prepare"]>;
   private commits: CommitThread | undefined;
-  private writes!: WriteStatements;
+  private writeBatch!: BatchWriter;
   /** Writes committed here since this connection last asked the commit thread for a checkpoint. */
   private sinceCheckpoint = 0;
   /** Moving average of recent commit times, either thread, ms. */
@@ -79,7 +79,7 @@ export class SqliteStore implements ActorStore {
       migrate(db);
       this.db = db;
       this.stmts = this.prepare(db);
-      this.writes = prepareWrites(db);
+      this.writeBatch = prepareWrites(db);
       this.commits = new CommitThread(file, synchronous);
       // Serving starts once a commit can be made: the first call must not wait for the thread.
       await this.commits.ready;
@@ -148,7 +148,7 @@ export class SqliteStore implements ActorStore {
     if (!this.commits || !this.db) throw new Error("SqliteStore is not open");
     const started = performance.now();
     const here = hint?.alone === true && this.commitMs <= INLINE_MAX_MS && this.commits.idle && smallBatch(batch);
-    if (here) applyBatch(this.db, this.writes, batch);
+    if (here) this.writeBatch(batch);
     else await this.commits.write(batch);
     this.commitMs += (performance.now() - started - this.commitMs) / 8;
     if (!here) return;

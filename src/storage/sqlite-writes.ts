@@ -11,9 +11,22 @@ type WriteName =
   | "insert" | "update" | "remove" | "kvPut" | "kvDelete" | "kvDeleteAll" | "alarmSet" | "alarmDelete" | "alarmDeleteAll"
   | "qPush" | "qAck" | "qRetry" | "qDeleteAll" | "sqlApplied" | "sqlDelete";
 
-export type WriteStatements = Record<WriteName, Database.Statement>;
+type WriteStatements = Record<WriteName, Database.Statement>;
 
-export function prepareWrites(db: Database.Database): WriteStatements {
+/** Applies one batch as one transaction, all or nothing. */
+export type BatchWriter = (batch: readonly StoreWrite[]) => void;
+
+/**
+ * Prepares the statements and the transaction once per connection: better-sqlite3 builds four
+ * wrapper functions per `db.transaction()`, which on a lone commit cost as much as its UPDATE.
+ */
+export function prepareWrites(db: Database.Database): BatchWriter {
+  const statements = prepareStatements(db);
+  const tx = db.transaction((batch: readonly StoreWrite[]) => applyBatch(statements, batch));
+  return (batch) => tx(batch);
+}
+
+function prepareStatements(db: Database.Database): WriteStatements {
   return {
     // An empty state marks an actor whose first turn has not committed yet.
     insert: db.prepare("INSERT INTO actors (id, name, key, created_at, state, input) VALUES (?, ?, ?, ?, X'', ?) ON CONFLICT (name, key) DO NOTHING"),
@@ -36,57 +49,55 @@ export function prepareWrites(db: Database.Database): WriteStatements {
   };
 }
 
-/** One batch, all or nothing. */
-export function applyBatch(db: Database.Database, s: WriteStatements, batch: readonly StoreWrite[]): void {
-  db.transaction(() => {
-    for (const w of batch) {
-      switch (w.kind) {
-        case "state":
-          s.update.run(w.state, w.actorId);
-          break;
-        case "create": {
-          const r = w.record;
-          const inserted = s.insert.run(r.id, r.name, keyToString(r.key), r.createdAt, r.input ?? null).changes > 0;
-          // Thrown inside the transaction: nothing of the batch lands, and its callers are told.
-          if (!inserted && w.exclusive) throw new Error(`the key of a new ${r.name} is taken: ${keyToString(r.key)}`);
-          break;
-        }
-        case "destroy":
-          s.remove.run(w.actorId);
-          s.kvDeleteAll.run(w.actorId);
-          s.alarmDeleteAll.run(w.actorId);
-          s.qDeleteAll.run(w.actorId);
-          s.sqlDelete.run(w.actorId);
-          break;
-        case "sqlApplied":
-          s.sqlApplied.run(w.actorId, w.seq, w.actorId);
-          break;
-        case "queuePush": {
-          const m = w.message;
-          s.qPush.run(w.actorId, m.seq, m.queue, m.body, m.enqueuedAt, m.attempts, m.availableAt, w.actorId);
-          break;
-        }
-        case "queueAck":
-          s.qAck.run(w.actorId, w.seq);
-          break;
-        case "queueRetry":
-          s.qRetry.run(w.attempts, w.availableAt, w.dead ? 1 : 0, w.actorId, w.seq);
-          break;
-        case "kvPut":
-          s.kvPut.run(w.actorId, w.key, w.value, w.actorId);
-          break;
-        case "kvDelete":
-          s.kvDelete.run(w.actorId, w.key);
-          break;
-        case "alarmSet":
-          s.alarmSet.run(w.alarm.id, w.actorId, w.alarm.actorName, w.alarm.fireAt, w.alarm.action, w.alarm.args, w.actorId);
-          break;
-        case "alarmDelete":
-          s.alarmDelete.run(w.alarmId, w.actorId);
-          break;
+/** One batch's statements; the caller's transaction makes it all or nothing. */
+function applyBatch(s: WriteStatements, batch: readonly StoreWrite[]): void {
+  for (const w of batch) {
+    switch (w.kind) {
+      case "state":
+        s.update.run(w.state, w.actorId);
+        break;
+      case "create": {
+        const r = w.record;
+        const inserted = s.insert.run(r.id, r.name, keyToString(r.key), r.createdAt, r.input ?? null).changes > 0;
+        // Thrown inside the transaction: nothing of the batch lands, and its callers are told.
+        if (!inserted && w.exclusive) throw new Error(`the key of a new ${r.name} is taken: ${keyToString(r.key)}`);
+        break;
       }
+      case "destroy":
+        s.remove.run(w.actorId);
+        s.kvDeleteAll.run(w.actorId);
+        s.alarmDeleteAll.run(w.actorId);
+        s.qDeleteAll.run(w.actorId);
+        s.sqlDelete.run(w.actorId);
+        break;
+      case "sqlApplied":
+        s.sqlApplied.run(w.actorId, w.seq, w.actorId);
+        break;
+      case "queuePush": {
+        const m = w.message;
+        s.qPush.run(w.actorId, m.seq, m.queue, m.body, m.enqueuedAt, m.attempts, m.availableAt, w.actorId);
+        break;
+      }
+      case "queueAck":
+        s.qAck.run(w.actorId, w.seq);
+        break;
+      case "queueRetry":
+        s.qRetry.run(w.attempts, w.availableAt, w.dead ? 1 : 0, w.actorId, w.seq);
+        break;
+      case "kvPut":
+        s.kvPut.run(w.actorId, w.key, w.value, w.actorId);
+        break;
+      case "kvDelete":
+        s.kvDelete.run(w.actorId, w.key);
+        break;
+      case "alarmSet":
+        s.alarmSet.run(w.alarm.id, w.actorId, w.alarm.actorName, w.alarm.fireAt, w.alarm.action, w.alarm.args, w.actorId);
+        break;
+      case "alarmDelete":
+        s.alarmDelete.run(w.alarmId, w.actorId);
+        break;
     }
-  })();
+  }
 }
 
 /** Few writes of few bytes: committing them costs little besides the fsync. */
