@@ -63,6 +63,13 @@ async function main(): Promise<void> {
           ["sequential action over a connection, p50", `${fmt(m("seqConnP50Ms"), 3)} ms`, "<= 0.3 ms", p?.seqConnP50Ms === undefined ? "-" : `${fmt(p.seqConnP50Ms)} ms`, ratio(p?.seqConnP50Ms, m("seqConnP50Ms"))],
           ["sequential action over a connection, p99", `${fmt(m("seqConnP99Ms"), 3)} ms`, "", "", ""],
           ["  the disk's floor: 4 KB write + fdatasync, p50", `${fmt(m("diskSyncP50Ms"), 3)} ms`, "", "", ""],
+          [
+            "  the commit floor: bare ws server, one SQLite FULL commit per message, p50",
+            `${fmt(m("floorSeqP50Ms"), 3)} ms`,
+            "",
+            "",
+            `troupe = ${fmt(m("seqConnP50Ms") / m("floorSeqP50Ms"), 2)}x the floor`,
+          ],
           ["100 connections to 100 actors, 200 pipelined calls each", `${fmt(m("fanPerSec"), 0)}/s`, ">= 50,000/s", "", ""],
           ["1,000 concurrent actions on one connection", `${fmt(m("concurrent1000Ms"))} ms (${fmt(m("concurrentPerSec"), 0)}/s)`, ">= 20,000/s", p?.concurrent1000Ms === undefined ? "-" : `${fmt(p.concurrent1000Ms)} ms`, ratio(p?.concurrent1000Ms, m("concurrent1000Ms"))],
           ["stateless HTTP action, p50", `${fmt(m("httpP50Ms"), 3)} ms`, "<= 2 ms", p?.httpP50Ms === undefined ? "-" : `${fmt(p.httpP50Ms)} ms`, ratio(p?.httpP50Ms, m("httpP50Ms"))],

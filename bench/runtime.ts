@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { WebSocket } from "ws";
 import { createClient } from "../src/client/index.js";
 import { startChild } from "../test/helpers/child-server.js";
 import { median, percentile } from "./stats.js";
@@ -23,6 +24,8 @@ export interface RuntimeFigures {
   fanPerSec: number;
   /** The disk's own floor under a durable reply: a 4 KB write and fdatasync, p50, in the server's temp dir. */
   diskSyncP50Ms: number;
+  /** The same sequential calls against a bare ws server committing one row per message (commit-floor-server.ts), p50. */
+  floorSeqP50Ms: number;
 }
 
 export interface RuntimeBenchOptions {
@@ -32,10 +35,35 @@ export interface RuntimeBenchOptions {
 
 /** Starts the bench server in a child process, measures from this one, stops it. */
 export async function runRuntimeBench(opts: RuntimeBenchOptions = {}): Promise<RuntimeFigures> {
+  const floorSeqP50Ms = await commitFloorP50Ms();
   const server = await startChild("bench/fixtures/bench-server.ts", { BENCH_DURABILITY: opts.durability ?? "full" }, 30_000);
   try {
-    return await measure(server.url, opts.rounds ?? 5);
+    return { ...(await measure(server.url, opts.rounds ?? 5)), floorSeqP50Ms };
   } finally {
+    server.child.kill("SIGTERM");
+    await server.exited;
+  }
+}
+
+/**
+ * Sequential calls, as many as Troupe's figure takes, to a bare ws server that commits one row
+ * per message with the same durability: the socket hops and the fsync with nothing else.
+ */
+export async function commitFloorP50Ms(warmup = 300, n = 2000): Promise<number> {
+  const server = await startChild("bench/fixtures/commit-floor-server.ts", {}, 30_000);
+  const ws = new WebSocket(server.url);
+  try {
+    await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject));
+    const times: number[] = [];
+    for (let i = 0; i < warmup + n; i++) {
+      const t = performance.now();
+      ws.send(JSON.stringify({ id: i, by: 1 }));
+      await new Promise((resolve) => ws.once("message", resolve));
+      if (i >= warmup) times.push(performance.now() - t);
+    }
+    return percentile(times, 50);
+  } finally {
+    ws.close();
     server.child.kill("SIGTERM");
     await server.exited;
   }
@@ -61,7 +89,7 @@ export function diskSyncP50Ms(n = 500): number {
   return percentile(times, 50);
 }
 
-async function measure(url: string, rounds: number): Promise<RuntimeFigures> {
+async function measure(url: string, rounds: number): Promise<Omit<RuntimeFigures, "floorSeqP50Ms">> {
   const client = createClient<CounterApi>(url) as any;
   const diskSync = diskSyncP50Ms();
 
