@@ -311,12 +311,12 @@ export interface CreateFigures {
   errors: number;
   firstErrors: string[];
   /**
-   * The first creates on a fresh process, apart: V8 compiles the hot paths on background threads
-   * meanwhile (on 2 cores they take CPU from the server and the client), which is the process's
-   * age, not the store's size. Counted in `n`; the slices start after them.
+   * The first creates on a fresh process, shown apart as well: V8 compiles the hot paths on
+   * background threads meanwhile (on 2 cores they take CPU from the server and the client).
+   * They are also the start of the first slice.
    */
   warmup: { n: number; perSec: number; serverCpuUs: number; byThread: string } | undefined;
-  /** Ten slices of the creates after the warm-up: rate, server CPU per create (all threads), RSS at the slice's end. */
+  /** Ten slices of n/10 completions each, from the first create: rate, server CPU per create (all threads), RSS at the slice's end. */
   slices: Array<{ perSec: number; rssMb: number; live: number; serverCpuUs: number; byThread: string }>;
   clientCpuShare: number;
   serverCpuShare: number;
@@ -343,42 +343,39 @@ async function serverCounters(s: Server): Promise<Record<string, number>> {
 async function createPhase(s: Server, form: CreateForm, n: number, log: (l: string) => void, warmupN = 0): Promise<CreateFigures> {
   const counters0 = await serverCounters(s);
   const h = new Http(s.url);
-  const sliceSize = Math.max(1, Math.floor((n - warmupN) / 10));
+  const sliceSize = Math.max(1, Math.floor(n / 10));
   const slices: CreateFigures["slices"] = [];
   let warmup: CreateFigures["warmup"];
   const pending: Array<Promise<void>> = [];
-  let sliceStart = performance.now();
-  const t0 = sliceStart;
+  const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   const threads0 = threadTicks(s.pid);
   const server0 = procTicks(`/proc/${s.pid}/stat`).ticks;
-  let sliceThreads = threads0;
-  /** The span since the last mark: rate, server CPU per create, and that CPU by thread. */
-  const mark = (count: number) => {
-    const now = performance.now();
-    const threadsNow = threadTicks(s.pid);
-    const delta = threadCpuDelta(sliceThreads, threadsNow, s.pid);
+  let sliceStart = { at: t0, threads: threads0 };
+  /** The span since `from`: rate, server CPU per create, and that CPU by thread. */
+  const span = (from: { at: number; threads: Map<string, Ticks> }, count: number) => {
+    const now = { at: performance.now(), threads: threadTicks(s.pid) };
+    const delta = threadCpuDelta(from.threads, now.threads, s.pid);
     const us = (t: { user: number; sys: number }) => ((t.user + t.sys) / count) * 1e6;
-    const span = {
-      perSec: count / ((now - sliceStart) / 1000),
+    const figures = {
+      perSec: count / ((now.at - from.at) / 1000),
       serverCpuUs: Object.values(delta).reduce((a, t) => a + us(t), 0),
       byThread: Object.entries(delta)
         .sort((a, b) => us(b[1]) - us(a[1]))
         .map(([name, t]) => `${name} ${Math.round(us(t))}`)
         .join(", "),
     };
-    sliceThreads = threadsNow;
-    sliceStart = now;
-    return span;
+    return { figures, now };
   };
   const r = await pool(n, IN_FLIGHT, (i) => createOne(h, form, i), (done) => {
-    if (done === warmupN && warmupN > 0) {
-      warmup = { n: warmupN, ...mark(warmupN) };
+    if (done === warmupN) {
+      warmup = { n: warmupN, ...span({ at: t0, threads: threads0 }, warmupN).figures };
       log(`  warm-up: the first ${int(warmupN)} creates at ${int(warmup.perSec)}/s, server CPU ${Math.round(warmup.serverCpuUs)} µs each (${warmup.byThread})`);
-      return;
     }
-    if (done <= warmupN || (done - warmupN) % sliceSize !== 0 || slices.length >= 10) return;
-    const slice = { ...mark(sliceSize), rssMb: rssOf(s.pid) / 2 ** 20, live: -1 };
+    if (done % sliceSize !== 0 || slices.length >= 10) return;
+    const { figures, now } = span(sliceStart, sliceSize);
+    sliceStart = now;
+    const slice = { ...figures, rssMb: rssOf(s.pid) / 2 ** 20, live: -1 };
     slices.push(slice);
     if (n >= 100_000) {
       pending.push(live(s).then((x) => void (slice.live = x), () => {}));
@@ -488,7 +485,7 @@ export interface ScaleMillionOptions {
   runtime?: Runtime;
   /** Actors per form in the trial of the two create forms. */
   trial?: number;
-  /** Creates on the fresh server reported apart from the slices (default: 30,000, at most a tenth of count). */
+  /** The first creates on the fresh server, also reported on their own (default: 30,000, at most a tenth of count). */
   warmup?: number;
   /** Actors held awake for the per-actor memory figure. */
   awake?: number;
@@ -660,14 +657,14 @@ export function scaleMillionRows(f: ScaleMillionFigures): string[][] {
   return [
     ["server", `${f.runtime === "built" ? "src compiled by tsc (as npm run build ships it)" : "src run by tsx"}, own process, SQLite synchronous=FULL, fresh temp data dir`, ""],
     [`create form: median of 3 alternating runs of ${int(f.formTrial.n)}, fresh server each`, `${trial}: ${c.form} used`, ""],
-    [`actors created (${c.form}, ${IN_FLIGHT} in flight)`, `${int(c.n)} in ${(c.wallMs / 1000).toFixed(1)} s, ${int(c.perSec)}/s, ${c.errors} errors`, `>= ${int(t.createsPerSec)}/s in every slice after the warm-up: ${met(minSlice >= t.createsPerSec)}`],
-    [
-      "warm-up: the first creates on the fresh process, apart",
-      c.warmup ? `${int(c.warmup.n)} at ${int(c.warmup.perSec)}/s; server CPU ${int(c.warmup.serverCpuUs)} µs each (${c.warmup.byThread})` : "none",
-      "V8 compiling on 2 cores",
-    ],
-    [`creates/s per 10% slice, ${int(c.warmup?.n ?? 0)} to ${int(c.n)} stored`, c.slices.map((s) => int(s.perSec)).join(" "), `flat: last/first ${(lastSlice / firstSlice).toFixed(2)}, min/max ${(minSlice / Math.max(...c.slices.map((s) => s.perSec))).toFixed(2)}`],
+    [`actors created (${c.form}, ${IN_FLIGHT} in flight)`, `${int(c.n)} in ${(c.wallMs / 1000).toFixed(1)} s, ${int(c.perSec)}/s, ${c.errors} errors`, `>= ${int(t.createsPerSec)}/s in every slice: ${met(minSlice >= t.createsPerSec)}`],
+    ["creates/s per 10% slice", c.slices.map((s) => int(s.perSec)).join(" "), `flat: last/first ${(lastSlice / firstSlice).toFixed(2)}, min/max ${(minSlice / Math.max(...c.slices.map((s) => s.perSec))).toFixed(2)}`],
     ["server CPU per create per 10% slice (µs, all threads)", c.slices.map((s) => int(s.serverCpuUs)).join(" "), ""],
+    [
+      "  of the first slice: the fresh process's first creates",
+      c.warmup ? `${int(c.warmup.n)} at ${int(c.warmup.perSec)}/s; server CPU ${int(c.warmup.serverCpuUs)} µs each (${c.warmup.byThread})` : "-",
+      "V8 compiles on 2 cores meanwhile",
+    ],
     ["server RSS per 10% slice (MB)", c.slices.map((s) => s.rssMb.toFixed(0)).join(" "), ""],
     ["CPU during creation, share of wall time", `client ${(c.clientCpuShare * 100).toFixed(0)}%, server ${(c.serverCpuShare * 100).toFixed(0)}%`, "client < 100%"],
     [
