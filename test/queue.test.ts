@@ -71,7 +71,7 @@ describe("durable queues", () => {
     const h = await startServer({ use: { worker }, metrics: { token: TOKEN } });
     try {
       const w = h.client.worker.getOrCreate(["dead"]);
-      await assert.rejects(w.send("fragile", "x", { wait: true }), (e: ActorError) => e.code === "queue_message_dead");
+      await assert.rejects(w.send("fragile", "x", { wait: true }), (e: ActorError) => e.code === "queue_message_dead" && (e.metadata as { attempts?: number })?.attempts === 3);
       const s = await scrape(h.url);
       const q = { actor_name: "worker", queue: "fragile" };
       assert.equal(sampleValue(s, "troupe_actor_queue_messages_processed_total", { ...q, outcome: "error" }), 2);
