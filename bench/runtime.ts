@@ -10,8 +10,8 @@ type CounterApi = { counter: { increment(by?: number): Promise<number>; get(): P
 
 /**
  * Sequential calls before and in the measured run. Measured in windows of 500 on a fresh server,
- * the p50 falls for about the first 3,000 calls (0.60-0.66 ms in the first 500, 0.30-0.32 ms
- * after 4,000): V8 compiling the path, and the WAL's first round of growth.
+ * the p50 falls over the first few thousand calls (0.60-0.66 ms in the first 500, 0.30-0.32 ms
+ * from about the 4,000th on): V8 compiling the path, and the WAL's first round of growth.
  */
 const SEQ_WARMUP = 3000;
 const SEQ_CALLS = 3000;
