@@ -22,8 +22,7 @@ export type BatchWriter = (batch: readonly StoreWrite[]) => void;
  */
 export function prepareWrites(db: Database.Database): BatchWriter {
   const statements = prepareStatements(db);
-  const tx = db.transaction((batch: readonly StoreWrite[]) => applyBatch(statements, batch));
-  return (batch) => tx(batch);
+  return db.transaction((batch: readonly StoreWrite[]) => applyBatch(statements, batch));
 }
 
 function prepareStatements(db: Database.Database): WriteStatements {
