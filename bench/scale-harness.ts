@@ -13,7 +13,6 @@ export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "
 const FIXTURE = "bench/fixtures/scale-server.ts";
 export const IN_FLIGHT = 100;
 
-
 // ---- the server process ------------------------------------------------------------------
 
 interface Timing {
@@ -454,4 +453,5 @@ export async function idsOf(h: Http, keys: readonly number[]): Promise<string[]>
   return ids;
 }
 
+/** A whole number as the tables print it (1,000,000). */
 export const int = (x: number) => Math.round(x).toLocaleString("en-US");
