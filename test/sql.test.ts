@@ -54,7 +54,7 @@ const ledger = actor({
   },
 });
 
-/** Holds, then refuses, the store's apply of a SQL turn (the batch that records its redo seq). */
+/** Holds, then refuses, the store's apply of a SQL handler's turn (its redo seq with the message's ack). */
 class RefusingApplyStore extends MemoryStore {
   private held: Array<() => void> | undefined;
   holdApplies(): void {
@@ -69,7 +69,8 @@ class RefusingApplyStore extends MemoryStore {
     for (const r of held) r();
   }
   override async write(batch: readonly StoreWrite[]): Promise<void> {
-    if (this.held && batch.some((w) => w.kind === "sqlApplied")) {
+    // Only the handler's apply: an earlier SQL turn's may still be landing when the hold begins.
+    if (this.held && batch.some((w) => w.kind === "sqlApplied") && batch.some((w) => w.kind === "queueAck")) {
       await new Promise<void>((r) => this.held!.push(r));
       throw new Error("simulated refused apply");
     }
