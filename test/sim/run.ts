@@ -50,7 +50,7 @@ export function emptyTotals(): SimTotals {
 }
 
 /** One schedule: the steps, then quiescence, shutdown, a clean restart and the audit. */
-export async function runSchedule(s: fc.Scheduler, rates: FaultRates, faultSeed: number, cmds: readonly Cmd[], totals?: SimTotals, byKeyWrites = true): Promise<void> {
+export async function runSchedule(s: fc.Scheduler, rates: FaultRates, faultSeed: number, cmds: readonly Cmd[], totals: SimTotals | undefined, byKeyWrites: boolean): Promise<void> {
   const world = new World(s, rates, faultSeed, byKeyWrites);
   try {
     const trace = process.env.TROUPE_SIM_TRACE === "1" ? (m: string) => process.stderr.write(`${m}\n`) : undefined;

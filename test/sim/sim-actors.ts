@@ -34,7 +34,6 @@ async function finish(mode: Mode): Promise<void> {
   if (mode === "slow") await sleep(SLOW_MS);
 }
 
-/** The actor types of a simulated world, wired to its probe. */
 /** The acct type's write: one op into state and the capabilities `kinds` names. (Typed loosely: shared by two actions.) */
 async function acctWrite(c: any, op: number, kinds: number, mode: Mode): Promise<number> {
   c.state.ops.push(op);
@@ -57,6 +56,7 @@ async function roomWrite(c: any, op: number, mode: Mode, delayMs: number): Promi
   return op;
 }
 
+/** The actor types of a simulated world, wired to its probe. */
 export function simActors(probe: Probe) {
   const acct = actor({
     state: { ops: [] as number[], handled: [] as number[], fired: [] as number[], taken: [] as number[], alarmIds: {} as Record<number, string>, greeted: 0 },

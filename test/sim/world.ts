@@ -125,7 +125,7 @@ export class World {
     private readonly rates: FaultRates,
     faultSeed: number,
     /** Every other write names its actor by key in its own request (see `issue`). */
-    private readonly byKeyWrites = true,
+    private readonly byKeyWrites: boolean,
   ) {
     this.random = prng(faultSeed);
   }
