@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import { before, describe, test } from "node:test";
 import { encode as cborEncode } from "cbor-x";
+import fc from "fast-check";
 import { TroupeError } from "../src/common/errors.js";
 import * as codec from "../src/protocol/rivet/codec.js";
 import type { Encoding, MessageCodec } from "../src/protocol/rivet/codec.js";
@@ -192,6 +193,26 @@ describe("against the real rivetkit 2.3.19 client", { skip: missing }, () => {
       const text = serde.jsonStringifyCompat(v);
       assert.deepStrictEqual(json.jsonParseCompat(text), serde.jsonParseCompat(text));
     }
+    // Plain data is tagged without JSON.stringify's replacer and revived copying only what changes:
+    // both must still write and read exactly what the client does, and leave their input as it was.
+    const tagLike = fc.tuple(fc.constantFrom("$BigInt", "$x", "$$y", "$Uint8Array", "$"), fc.oneof(fc.string(), fc.integer(), fc.bigInt()));
+    const plain = fc.letrec((tie) => ({
+      value: fc.oneof({ depthSize: "small" }, fc.string(), fc.integer(), fc.double({ noNaN: true }), fc.boolean(), fc.constant(null), fc.bigInt(), tagLike, tie("list"), tie("object")),
+      list: fc.array(tie("value"), { maxLength: 4 }),
+      object: fc.dictionary(fc.string({ maxLength: 6 }), tie("value"), { maxKeys: 4 }),
+    })).value;
+    fc.assert(
+      fc.property(plain, (v) => {
+        const before = serde.jsonStringifyCompat(v);
+        assert.equal(json.jsonStringifyCompat(v), before);
+        const parsed = JSON.parse(before) as unknown;
+        const snapshot = JSON.stringify(parsed);
+        assert.deepStrictEqual(json.reviveJsonCompat(parsed), serde.jsonParseCompat(before));
+        assert.equal(JSON.stringify(parsed), snapshot);
+        assert.equal(serde.jsonStringifyCompat(v), before);
+      }),
+      { numRuns: 500 },
+    );
     for (const v of [...values, { u: undefined, s: new Set(["$x"]), m: new Map<unknown, unknown>([[1n, ["$y", 2]]]) }]) {
       const ours = codec.encodeCborCompat(v);
       assert.deepEqual(ours, new Uint8Array(serde.encodeCborCompat(v)));

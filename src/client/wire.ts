@@ -16,11 +16,13 @@ export function encodeMessage(value: unknown, encoding: Encoding): string | Uint
   return encoding === "cbor" ? new Uint8Array(cborEncode(value)) : jsonStringifyCompat(value);
 }
 
+const utf8 = new TextDecoder();
+
 /** A server message; text is always JSON (errors about the encoding itself are answered in JSON). */
 export function decodeMessage(data: Uint8Array | string, encoding: Encoding): unknown {
   if (typeof data === "string") return jsonParseCompat(data);
   if (data.byteLength === 0) return undefined;
-  return encoding === "cbor" ? reviveJsonCompat(cborDecode(data)) : jsonParseCompat(new TextDecoder().decode(data));
+  return encoding === "cbor" ? reviveJsonCompat(cborDecode(data)) : jsonParseCompat(utf8.decode(data));
 }
 
 /** Actor input as `PUT`/`POST /actors` carries it: base64 of the `$`-tagged value's CBOR. */

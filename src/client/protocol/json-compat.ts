@@ -87,12 +87,18 @@ export interface ReviveOptions {
   coerceSafeIntegerBigInts?: boolean;
 }
 
-/** rivetkit's reviveJsonCompatValue: undoes the tags on a parsed JSON or decoded CBOR tree. */
+/**
+ * rivetkit's reviveJsonCompatValue: undoes the tags on a parsed JSON or decoded CBOR tree. It
+ * copies only the objects and arrays on the way to a tag and shares the rest with its input, which
+ * therefore must not change afterwards (a decoded tree nobody else holds); most frames carry no tag
+ * below their envelope, and copying all of them showed in the profile of every call.
+ */
 export function reviveJsonCompat(input: unknown, options: ReviveOptions = {}): unknown {
   if (typeof input === "bigint") {
     const safe = input >= BigInt(Number.MIN_SAFE_INTEGER) && input <= BigInt(Number.MAX_SAFE_INTEGER);
     return options.coerceSafeIntegerBigInts && safe ? Number(input) : input;
   }
+  if (input === null || typeof input !== "object") return input;
   if (input instanceof Map) {
     const out = new Map<unknown, unknown>();
     for (const [k, v] of input) out.set(reviveJsonCompat(k, options), reviveJsonCompat(v, options));
@@ -109,14 +115,30 @@ export function reviveJsonCompat(input: unknown, options: ReviveOptions = {}): u
       if (tag.startsWith("$$")) return [tag.substring(1), reviveJsonCompat(val, options)];
       throw new Error(`Unknown JSON encoding type: ${tag}. This may indicate corrupted data or a version mismatch.`);
     }
-    return input.map((v) => reviveJsonCompat(v, options));
+    let out: unknown[] | undefined;
+    for (let i = 0; i < input.length; i++) {
+      const v: unknown = input[i];
+      const r = reviveJsonCompat(v, options);
+      if (out) out.push(r);
+      else if (r !== v) (out = input.slice(0, i)).push(r);
+    }
+    return out ?? input;
   }
-  if (isPlainObject(input)) {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(input)) out[k] = reviveJsonCompat(v, options);
-    return out;
+  if (!isPlainObject(input)) return input;
+  const keys = Object.keys(input);
+  let out: Record<string, unknown> | undefined;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    const v = input[k];
+    const r = reviveJsonCompat(v, options);
+    if (out) out[k] = r;
+    else if (r !== v) {
+      out = {};
+      for (let j = 0; j < i; j++) out[keys[j]!] = input[keys[j]!];
+      out[k] = r;
+    }
   }
-  return input;
+  return out ?? input;
 }
 
 /**
@@ -124,6 +146,9 @@ export function reviveJsonCompat(input: unknown, options: ReviveOptions = {}): u
  * replacer, so a Node Buffer goes out as {"type":"Buffer","data":[...]}, as it does from the client.
  */
 export function jsonStringifyCompat(input: unknown, space?: string | number): string {
+  // A replacer takes JSON.stringify off its fast path; a tree of plain data is tagged beforehand.
+  const tagged = tagPlain(input, 0);
+  if (tagged !== UNTAGGABLE) return JSON.stringify(tagged, undefined, space);
   return JSON.stringify(
     input,
     (_key, value: unknown) => {
@@ -140,4 +165,51 @@ export function jsonStringifyCompat(input: unknown, space?: string | number): st
 /** rivetkit's jsonParseCompat, the client's JSON reader. */
 export function jsonParseCompat(text: string): unknown {
   return reviveJsonCompat(JSON.parse(text));
+}
+
+const UNTAGGABLE = Symbol("untaggable");
+/** Deeper than this, tagPlain leaves the value to the replacer (which also meets any cycle). */
+const TAG_DEPTH = 64;
+
+/**
+ * What jsonStringifyCompat's replacer makes of plain data (bigints, tag-shaped arrays, plain
+ * objects, arrays, primitives), sharing what it leaves alone; UNTAGGABLE for anything else
+ * (bytes, Map, a `toJSON`, whose result the replacer would see), left to the replacer itself.
+ */
+function tagPlain(input: unknown, depth: number): unknown {
+  if (typeof input === "bigint") return [BIGINT, input.toString()];
+  if (input === null || typeof input !== "object") return input;
+  if (depth > TAG_DEPTH) return UNTAGGABLE;
+  if (Array.isArray(input)) {
+    if (isTagShaped(input)) {
+      const val = tagPlain(input[1], depth + 1);
+      return val === UNTAGGABLE ? val : [`$${input[0]}`, val];
+    }
+    let out: unknown[] | undefined;
+    for (let i = 0; i < input.length; i++) {
+      const v: unknown = input[i];
+      const r = tagPlain(v, depth + 1);
+      if (r === UNTAGGABLE) return r;
+      if (out) out.push(r);
+      else if (r !== v) (out = input.slice(0, i)).push(r);
+    }
+    return out ?? input;
+  }
+  if (Object.getPrototypeOf(input) !== Object.prototype || typeof (input as { toJSON?: unknown }).toJSON === "function") return UNTAGGABLE;
+  const obj = input as Record<string, unknown>;
+  const keys = Object.keys(obj);
+  let out: Record<string, unknown> | undefined;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    const v = obj[k];
+    const r = tagPlain(v, depth + 1);
+    if (r === UNTAGGABLE) return r;
+    if (out) out[k] = r;
+    else if (r !== v) {
+      out = {};
+      for (let j = 0; j < i; j++) out[keys[j]!] = obj[keys[j]!];
+      out[k] = r;
+    }
+  }
+  return out ?? input;
 }

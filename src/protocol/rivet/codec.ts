@@ -84,7 +84,7 @@ export function decodeCborCompat(data: Uint8Array): unknown {
 const toCbor = (value: unknown): ArrayBuffer => encodeCborCompat(value).buffer as ArrayBuffer;
 const fromCbor = (data: ArrayBuffer): unknown => decodeCborCompat(new Uint8Array(data));
 
-const same = (value: unknown): unknown => value;
+const same = <V>(value: V): V => value;
 
 const actorToBare = (a: m.ActorSpecifier | undefined): v4.ActorSpecifier | null =>
   a ? { actorId: a.actorId, generation: BigInt(a.generation), key: a.key ?? null } : null;
@@ -97,10 +97,14 @@ function defined<T extends Record<string, unknown>>(tree: T): T {
   return tree;
 }
 
-const bigintAsTag = (_key: string, value: unknown) => (typeof value === "bigint" ? ["$BigInt", value.toString()] : value);
+/** A protocol id (u64) in server json: the `$BigInt` tag the client's reviver reads back. */
+const idAsTag = (id: bigint): unknown => ["$BigInt", id.toString()];
+
+// One decoder for every frame: making one per frame cost more than the decoding.
+const utf8 = new TextDecoder("utf-8");
 
 function text(data: string | Uint8Array): string {
-  return typeof data === "string" ? data : new TextDecoder("utf-8").decode(data);
+  return typeof data === "string" ? data : utf8.decode(data);
 }
 
 function bytes(data: string | Uint8Array, encoding: Encoding): Uint8Array {
@@ -113,8 +117,11 @@ function bytes(data: string | Uint8Array, encoding: Encoding): Uint8Array {
 interface Spec<T, B> {
   /** Who writes this message: rules for tags and escaping follow that side (see the header). */
   writer: "client" | "server";
-  /** The json/cbor tree, with each user value passed through `user`. */
-  tree(message: T, user: (value: unknown) => unknown): unknown;
+  /**
+   * The json/cbor tree, with each user value passed through `user` and each protocol id (a
+   * bigint) through `id`; nothing else in a tree is a bigint.
+   */
+  tree(message: T, user: (value: unknown) => unknown, id: (value: bigint) => unknown): unknown;
   /** A json/cbor tree back into the message; user values in it are final. */
   fromTree(tree: unknown): T;
   toBare(message: T): B;
@@ -127,9 +134,10 @@ function family<T, B>(spec: Spec<T, B>): MessageCodec<T> {
   const encode = (encoding: Encoding, message: T): string | Uint8Array => {
     switch (encoding) {
       case "json":
-        return byServer ? JSON.stringify(spec.tree(message, encodeJsonCompat), bigintAsTag) : jsonStringifyCompat(spec.tree(message, same));
+        // The server's tree is tagged as it is built: no replacer, which would slow JSON.stringify.
+        return byServer ? JSON.stringify(spec.tree(message, encodeJsonCompat, idAsTag)) : jsonStringifyCompat(spec.tree(message, same, same));
       case "cbor":
-        return cborEncode(spec.tree(message, byServer ? encodeJsonCompat : same));
+        return cborEncode(spec.tree(message, byServer ? encodeJsonCompat : same, same));
       case "bare":
         return spec.bare.encode(spec.toBare(message));
     }
@@ -289,15 +297,15 @@ export const toServer = family<m.ToServer, v4.ToServer>({
 
 export const toClient = family<m.ToClient, v4.ToClient>({
   writer: "server",
-  tree: (msg, user) => {
+  tree: (msg, user, id) => {
     switch (msg.tag) {
       case "Init":
         return { body: { tag: msg.tag, val: { actorId: msg.val.actorId, connectionId: msg.val.connectionId } } };
       case "Error":
         // actionId is required (null for a connection error): the client's schema says so.
-        return { body: { tag: msg.tag, val: { ...errorTree(msg.val, user), actionId: msg.val.actionId } } };
+        return { body: { tag: msg.tag, val: { ...errorTree(msg.val, user), actionId: msg.val.actionId === null || msg.val.actionId === undefined ? null : id(msg.val.actionId) } } };
       case "ActionResponse":
-        return { body: { tag: msg.tag, val: { id: msg.val.id, output: user(msg.val.output) } } };
+        return { body: { tag: msg.tag, val: { id: id(msg.val.id), output: user(msg.val.output) } } };
       case "Event":
         return { body: { tag: msg.tag, val: { name: msg.val.name, args: user(msg.val.args) } } };
     }

@@ -84,8 +84,9 @@ export async function serveRivetConnection(ws: WebSocket, resolveId: (gw: ActorG
   const onFrame = (bytes: Buffer, isBinary: boolean): void => {
     let msg: ToServer;
     try {
-      // json arrives as text frames, cbor and bare as binary ones (the codec refuses text for those).
-      msg = toServer.decode(setup.encoding, setup.encoding === "json" || isBinary ? new Uint8Array(bytes) : bytes.toString("utf8"));
+      // json arrives as text frames (read in place: the decoder copies nothing out of them), cbor
+      // and bare as binary ones (the codec refuses text for those).
+      msg = toServer.decode(setup.encoding, setup.encoding === "json" ? bytes : isBinary ? new Uint8Array(bytes) : bytes.toString("utf8"));
     } catch (err) {
       return session.refuse(1007, toPublicError(err));
     }
