@@ -9,7 +9,46 @@ const codec = new Encoder({ useRecords: false, structuredClone: false, mapsAsObj
  * fails loudly in the action instead of silently losing data on the next wake.
  */
 export function assertStorable(value: unknown, path = "state"): void {
-  walk(value, path, new Set());
+  // Every turn checks its state: the plain walk builds no paths and no Set, and only a value it
+  // cannot vouch for is walked again by the one that names what is wrong.
+  if (!storable(value, [])) walk(value, path, new Set());
+}
+
+/** Deeper than this the quick check gives up (its cycle test is linear in the depth). */
+const QUICK_DEPTH = 48;
+
+/** True when `walk` would accept the value; false when it would throw, or the value is too deep to tell cheaply. */
+function storable(value: unknown, ancestors: object[]): boolean {
+  switch (typeof value) {
+    case "string":
+    case "number":
+    case "boolean":
+    case "undefined":
+      return true;
+    case "object":
+      break;
+    default:
+      return false;
+  }
+  if (value === null) return true;
+  if (value instanceof Uint8Array) return true;
+  if (value instanceof Date) return !Number.isNaN(value.getTime());
+  if (ancestors.length >= QUICK_DEPTH || ancestors.includes(value)) return false;
+  ancestors.push(value);
+  let ok = true;
+  if (Array.isArray(value)) {
+    for (let i = 0; ok && i < value.length; i++) ok = storable(value[i], ancestors);
+  } else if (value instanceof Map) {
+    for (const [k, v] of value) if (!(ok = storable(k, ancestors) && storable(v, ancestors))) break;
+  } else if (value instanceof Set) {
+    for (const v of value) if (!(ok = storable(v, ancestors))) break;
+  } else {
+    const proto = Object.getPrototypeOf(value);
+    if (proto !== Object.prototype && proto !== null) ok = false;
+    else for (const k of Object.keys(value)) if (!(ok = storable((value as Record<string, unknown>)[k], ancestors))) break;
+  }
+  ancestors.pop();
+  return ok;
 }
 
 function walk(value: unknown, path: string, ancestors: Set<object>): void {
