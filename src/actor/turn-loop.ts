@@ -128,6 +128,11 @@ export class TurnLoop {
     if (!this.host.type.options.reentrant && this.active === turn) this.active = undefined;
   }
 
+  /** The inspector's log of recent calls: actions only. */
+  private record(task: Task, startedAt: number, durationMs: number, outcome: "ok" | "error" | "user_error" | "timeout", code?: string): void {
+    if (task.action) this.host.calls.record(task.label, startedAt, durationMs, outcome, code);
+  }
+
   private async run(task: Task): Promise<void> {
     const { host } = this;
     const started = performance.now();
@@ -148,9 +153,6 @@ export class TurnLoop {
     const metrics = task.action?.metrics;
     const durationMs = performance.now() - started;
     metrics?.duration.observe(durationMs / 1000);
-    const record = (outcome: "ok" | "error" | "user_error" | "timeout", code?: string): void => {
-      if (task.action) host.calls.record(task.label, startedAt, durationMs, outcome, code);
-    };
 
     if (host.gone) {
       // The instance was abandoned while this turn ran: its changes go nowhere.
@@ -163,7 +165,7 @@ export class TurnLoop {
     if (failed && failure === TIMED_OUT) {
       this.running--;
       metrics?.timeout.inc();
-      record("timeout", "action_timed_out");
+      this.record(task, startedAt, durationMs, "timeout", "action_timed_out");
       host.log.warn({ task: task.label, timeoutMs }, "turn timed out; restarting the actor from its last committed state");
       task.reject(errors.actionTimedOut(task.label, timeoutMs));
       if (task.fateOnTimeout && task.finalWrites) this.commitFate(task, errors.actionTimedOut(task.label, timeoutMs));
@@ -200,7 +202,7 @@ export class TurnLoop {
       host.restoreState();
       const isUser = failure instanceof UserError;
       if (task.action) (isUser ? metrics?.user_error : metrics?.error)?.inc();
-      record(isUser ? "user_error" : "error", failure instanceof TroupeError ? failure.code : "internal_error");
+      this.record(task, startedAt, durationMs, isUser ? "user_error" : "error", failure instanceof TroupeError ? failure.code : "internal_error");
       if (!(failure instanceof TroupeError)) host.log.error({ err: failure, task: task.label }, "actor code threw");
       else if (!isUser) host.log.warn({ code: failure.code, task: task.label }, failure.message);
       let failedBarrier = host.output.barrier;
@@ -222,12 +224,12 @@ export class TurnLoop {
         barrier,
         () => {
           metrics?.ok.inc();
-          record("ok");
+          this.record(task, startedAt, durationMs, "ok");
           task.resolve(value);
         },
         (err) => {
           metrics?.error.inc();
-          record("error", err instanceof TroupeError ? err.code : "internal_error");
+          this.record(task, startedAt, durationMs, "error", err instanceof TroupeError ? err.code : "internal_error");
           task.reject(err);
         },
       );
