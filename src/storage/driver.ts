@@ -1,3 +1,4 @@
+import type { CommitHint } from "./group-commit.js";
 import type { ActorRecord, KvRange, SqlConnection, StoreWrite, StoredAlarm, StoredMessage } from "./types.js";
 
 /**
@@ -17,8 +18,13 @@ export interface StorageDriver {
   close(): Promise<void>;
   /** The committed state, or undefined while the actor's first turn has not committed. */
   loadState(actorId: string): Promise<Uint8Array | undefined>;
-  /** Applies every write or none, durably. */
-  write(batch: readonly StoreWrite[]): Promise<void>;
+  /**
+   * Applies every write or none, durably. The one exception to "async": a store may make a small
+   * commit before returning (SqliteStore does, for a lone call's, see `hint`) and then returns
+   * nothing, which spares a sequential call a turn of the microtask queue. A failure is always a
+   * rejected promise, never a throw.
+   */
+  write(batch: readonly StoreWrite[], hint?: CommitHint): Promise<void> | void;
   kvGet(actorId: string, key: Uint8Array): Promise<Uint8Array | undefined>;
   /** Entries in key order (bytewise), or reverse order; at most `limit`. */
   kvList(actorId: string, range: KvRange): Promise<Array<[Uint8Array, Uint8Array]>>;

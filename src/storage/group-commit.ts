@@ -10,9 +10,9 @@ export interface CommitHint {
   alone: boolean;
 }
 
-/** The store the committer writes to: a `StorageDriver`, which may ignore the hint. */
+/** The store the committer writes to: a `StorageDriver`, which may ignore the hint. Nothing returned: durable already. */
 export interface CommitTarget {
-  write(batch: readonly StoreWrite[], hint?: CommitHint): Promise<void>;
+  write(batch: readonly StoreWrite[], hint?: CommitHint): Promise<void> | void;
 }
 
 const ALONE: CommitHint = { alone: true };
@@ -94,7 +94,8 @@ export class GroupCommitter {
       const hint = idle && tickets.length === 1 ? ALONE : undefined;
       idle = false;
       try {
-        await this.store.write(coalesce(tickets), hint);
+        const pending = this.store.write(coalesce(tickets), hint);
+        if (pending) await pending;
         const now = performance.now();
         for (const t of tickets) {
           if (t.observer) for (const w of t.writes) if (w.kind === "state") t.observer.committed(w.state.byteLength, (now - t.enqueuedAt) / 1000);

@@ -24,7 +24,7 @@ export function storageCases({ it, durable, create, runtime }: SuiteTools): void
     assert.equal(text(await p.storage.loadState("new1")), "first", "the state written after its entry in one batch is stored");
     assert.equal((await p.placement.findByKey("t", ["free"]))?.id, "new1");
     const other = await create(p, "t", ["other"]);
-    await assert.rejects(p.storage.write([{ kind: "state", actorId: other, state: bytes("o") }, entry("new2", "taken"), { kind: "state", actorId: "new2", state: bytes("x") }]));
+    await assert.rejects(async () => p.storage.write([{ kind: "state", actorId: other, state: bytes("o") }, entry("new2", "taken"), { kind: "state", actorId: "new2", state: bytes("x") }]));
     assert.equal((await p.placement.findByKey("t", ["taken"]))?.id, holder, "the holder keeps its key");
     assert.deepEqual([await p.placement.findById("new2"), await p.storage.loadState(other)], [undefined, undefined], "nothing of the refused batch landed");
     // A key freed earlier in the same batch can be taken by an exclusive entry.
