@@ -198,7 +198,7 @@ export class ActorInstance implements OutputGateHost, LifecycleHost, TurnLoopHos
     const cfg = this.type.config;
     let exposed = false;
     try {
-      await this.turnDb?.open();
+      if (this.turnDb) await this.turnDb.open();
       await new Promise((resolve, reject) =>
         this.loop.enqueue({
           label: creating ? "onCreate" : "onWake",
@@ -207,14 +207,22 @@ export class ActorInstance implements OutputGateHost, LifecycleHost, TurnLoopHos
           resolve,
           reject,
           ran: ran && (() => ((exposed = true), ran())),
-          run: async () => {
+          run: () => {
             for (const w of entry) this.currentTurn().addWrite(w);
-            // `this.ctx` only where a hook takes it: it is made on first use.
-            if (creating) this.state = cfg.createState ? await cfg.createState(this.ctx, input) : structuredClone(cfg.state);
-            if (cfg.createVars) this.vars = await cfg.createVars(this.ctx);
-            else if (cfg.vars !== undefined) this.vars = structuredClone(cfg.vars);
-            if (creating) await cfg.onCreate?.(this.ctx, input);
-            await cfg.onWake?.(this.ctx);
+            // Without hooks the turn is synchronous: no promise, and no timer to bound it.
+            if (!cfg.createState && !cfg.createVars && !cfg.onCreate && !cfg.onWake) {
+              if (creating) this.state = structuredClone(cfg.state);
+              if (cfg.vars !== undefined) this.vars = structuredClone(cfg.vars);
+              return;
+            }
+            return (async () => {
+              // `this.ctx` only where a hook takes it: it is made on first use.
+              if (creating) this.state = cfg.createState ? await cfg.createState(this.ctx, input) : structuredClone(cfg.state);
+              if (cfg.createVars) this.vars = await cfg.createVars(this.ctx);
+              else if (cfg.vars !== undefined) this.vars = structuredClone(cfg.vars);
+              if (creating) await cfg.onCreate?.(this.ctx, input);
+              await cfg.onWake?.(this.ctx);
+            })();
           },
         }),
       );
