@@ -23,6 +23,9 @@ export function normalizeKey(raw: unknown): ActorKey {
 }
 
 /** An unambiguous string form, used as the directory's unique index. */
-export function keyToString(key: ActorKey): string {
+export function keyToString(key: ActorKey | readonly string[]): string {
   return JSON.stringify(key);
 }
+
+/** One string per directory key: the name, a NUL, then the key's text (keyToString, as the stores keep it). */
+export const keySlot = (name: string, keyText: string): string => `${name}\u0000${keyText}`;

@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { ActorType } from "../actor/actor-type.js";
 import { assertStorable, cbor } from "../actor/state-codec.js";
-import { keyToString, normalizeKey } from "../common/key.js";
+import { keySlot, keyToString, normalizeKey } from "../common/key.js";
 import { errors, TroupeError } from "../common/errors.js";
 import type { PlacementDriver } from "../storage/placement.js";
 import type { ActorRecord, StoreWrite } from "../storage/types.js";
@@ -47,7 +47,7 @@ export class Directory {
   async resolve(name: string, rawKey: unknown, mode: ResolveMode, input?: unknown, early = false): Promise<ResolvedActor> {
     const type = this.host.typeOf(name);
     const key = normalizeKey(rawKey);
-    const slot = `${name}\u0000${keyToString(key)}`;
+    const slot = keySlot(name, keyToString(key));
     for (;;) {
       const inFlight = this.creating.get(slot);
       if (inFlight) {

@@ -1,13 +1,14 @@
 import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { keyToString } from "../common/key.js";
+import { keySlot, keyToString } from "../common/key.js";
 import type { ActorDatabase, ActorStore, ListQuery } from "./driver.js";
 import type { ActorRecord, KvRange, StoreWrite, StoredAlarm, StoredMessage } from "./types.js";
 import { CommitThread } from "./commit-thread.js";
 import { acquireDirLock, type DirLock } from "./dir-lock.js";
 import type { CommitHint } from "./group-commit.js";
 import { prepareWrites, smallBatch, type BatchWriter } from "./sqlite-writes.js";
+import { KeyFilter } from "./key-filter.js";
 import { tableCounts } from "./table-counts.js";
 
 export interface SqliteStoreOptions {
@@ -28,6 +29,9 @@ const SCHEMA_VERSION = 5;
  * write the file's new size, and measured about twice as slow as one overwriting the WAL in place.
  */
 const CHECKPOINT_AFTER_WRITES = 256;
+
+/** Stored keys read per slice of the key filter's background scan: about a millisecond of the event loop. */
+const KEY_SLICE = 1024;
 
 /**
  * Above this average commit time (a busy disk) even a lone commit goes to the commit thread: the
@@ -61,6 +65,9 @@ export class SqliteStore implements ActorStore {
   private sinceCheckpoint = 0;
   /** Moving average of recent commit times, either thread, ms. */
   private commitMs = 0;
+  /** Every key the directory may hold; consulted once `keysReady` (it has read every stored key). */
+  private keys = new KeyFilter();
+  private keysReady = false;
 
   constructor(private readonly opts: SqliteStoreOptions) {}
 
@@ -83,6 +90,9 @@ export class SqliteStore implements ActorStore {
       this.commits = new CommitThread(file, synchronous);
       // Serving starts once a commit can be made: the first call must not wait for the thread.
       await this.commits.ready;
+      this.keys = new KeyFilter();
+      this.keysReady = false;
+      void this.readKeys(db);
     } catch (err) {
       await this.commits?.close().catch(() => {});
       this.commits = undefined;
@@ -97,6 +107,8 @@ export class SqliteStore implements ActorStore {
     return {
       byKey: db.prepare<[string, string], Row>("SELECT id, name, key, created_at, input FROM actors WHERE name = ? AND key = ?"),
       byId: db.prepare<[string], Row>("SELECT id, name, key, created_at, input FROM actors WHERE id = ?"),
+      keysFirst: db.prepare<[number]>("SELECT name, key FROM actors ORDER BY name, key LIMIT ?"),
+      keysAfter: db.prepare<[string, string, number]>("SELECT name, key FROM actors WHERE (name, key) > (?, ?) ORDER BY name, key LIMIT ?"),
       state: db.prepare<[string], { state: Buffer }>("SELECT state FROM actors WHERE id = ?"),
       kvGet: db.prepare<[string, Uint8Array], { value: Buffer }>("SELECT value FROM kv WHERE actor_id = ? AND key = ?"),
       qLoad: db.prepare<[string], { seq: number; queue: string; body: Buffer; enqueued_at: number; attempts: number; available_at: number }>(
@@ -123,8 +135,35 @@ export class SqliteStore implements ActorStore {
   }
 
   async findByKey(name: string, key: readonly string[]): Promise<ActorRecord | undefined> {
-    const row = this.stmts.byKey.get(name, keyToString([...key]));
+    const text = keyToString(key);
+    // A key never written is not stored: a new actor's key costs no B-tree descent.
+    if (this.keysReady && !this.keys.mightContain(keySlot(name, text))) return undefined;
+    const row = this.stmts.byKey.get(name, text);
     return row && toRecord(row);
+  }
+
+  /**
+   * Reads the stored keys into the key filter in the background, a slice per turn of the event
+   * loop along the (name, key) index, so a start over a million actors is not held up by it. A
+   * create is added when it is written (see `write`), so once the scan has passed every stored key
+   * the filter has them all. A store closed meanwhile ends the scan; the filter is then never used.
+   */
+  private async readKeys(db: Database.Database): Promise<void> {
+    const filter = this.keys;
+    try {
+      let rows = this.stmts.keysFirst.raw().all(KEY_SLICE) as Array<[string, string]>;
+      for (;;) {
+        for (const r of rows) filter.add(keySlot(r[0], r[1]));
+        if (rows.length < KEY_SLICE) break;
+        const last = rows[rows.length - 1]!;
+        await new Promise<void>((r) => setImmediate(r));
+        if (this.db !== db || this.keys !== filter) return;
+        rows = this.stmts.keysAfter.raw().all(last[0], last[1], KEY_SLICE) as Array<[string, string]>;
+      }
+      this.keysReady = true;
+    } catch {
+      // Not ready, so never consulted: every lookup goes to the index, as without a filter.
+    }
   }
 
   async findById(id: string): Promise<ActorRecord | undefined> {
@@ -148,6 +187,8 @@ export class SqliteStore implements ActorStore {
   write(batch: readonly StoreWrite[], hint?: CommitHint): Promise<void> | void {
     const commits = this.commits;
     if (!commits || !this.db) return Promise.reject(new Error("SqliteStore is not open"));
+    // Before the commit is even tried: from here on the key may be stored.
+    for (const w of batch) if (w.kind === "create") this.keys.add(keySlot(w.record.name, keyToString(w.record.key)));
     const started = performance.now();
     if (!(hint?.alone === true && this.commitMs <= INLINE_MAX_MS && commits.idle && smallBatch(batch))) {
       return commits.write(batch).then(() => this.timed(started));

@@ -691,6 +691,14 @@ export class World {
     await this.runUntil(() => this.outstanding.size === 0);
     this.stopping = false;
     await this.boot(true);
+    // Every stored key still names its actor: asked by key (as getOrCreate), the directory must
+    // find it, whether or not the restarted placement has finished reading its keys yet.
+    for (const rec of await this.disk.listActors({ limit: 10_000 })) {
+      let r: { ok: boolean; code?: string; body: unknown } | undefined;
+      await this.settle(this.http("PUT", "/actors", { name: rec.name, key: serializeActorKey(rec.key) }).then((x) => (r = x)));
+      const got = r!.ok ? (r!.body as { actor: { actor_id: string } }).actor.actor_id : `(${r!.code})`;
+      if (got !== rec.id) throw new Violation(`after the restart, ${rec.name} ${JSON.stringify(rec.key)} resolved to ${got}, not its stored actor ${rec.id}`);
+    }
     const ids = new Map<string, string>();
     for (const wr of this.writes.values()) if (!this.gone.has(wr.actorId)) ids.set(wr.actorId, wr.type);
     for (const m of this.sends.values()) if (!this.gone.has(m.actorId)) ids.set(m.actorId, "acct");
