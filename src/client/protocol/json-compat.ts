@@ -115,30 +115,45 @@ export function reviveJsonCompat(input: unknown, options: ReviveOptions = {}): u
       if (tag.startsWith("$$")) return [tag.substring(1), reviveJsonCompat(val, options)];
       throw new Error(`Unknown JSON encoding type: ${tag}. This may indicate corrupted data or a version mismatch.`);
     }
+    return mapShared(input, (v) => reviveJsonCompat(v, options));
+  }
+  return isPlainObject(input) ? mapShared(input, (v) => reviveJsonCompat(v, options)) : input;
+}
+
+const STOP = Symbol("stop");
+
+/**
+ * The array or plain object with `f` applied to each item, sharing the input itself when `f`
+ * changed nothing and copying it only from the first change on. STOP from `f` stops at once.
+ */
+function mapShared<T extends unknown[] | Record<string, unknown>>(input: T, f: (v: unknown) => unknown): T | typeof STOP {
+  if (Array.isArray(input)) {
     let out: unknown[] | undefined;
     for (let i = 0; i < input.length; i++) {
       const v: unknown = input[i];
-      const r = reviveJsonCompat(v, options);
+      const r = f(v);
+      if (r === STOP) return STOP;
       if (out) out.push(r);
       else if (r !== v) (out = input.slice(0, i)).push(r);
     }
-    return out ?? input;
+    return (out ?? input) as T;
   }
-  if (!isPlainObject(input)) return input;
-  const keys = Object.keys(input);
+  const obj = input as Record<string, unknown>;
+  const keys = Object.keys(obj);
   let out: Record<string, unknown> | undefined;
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i]!;
-    const v = input[k];
-    const r = reviveJsonCompat(v, options);
+    const v = obj[k];
+    const r = f(v);
+    if (r === STOP) return STOP;
     if (out) out[k] = r;
     else if (r !== v) {
       out = {};
-      for (let j = 0; j < i; j++) out[keys[j]!] = input[keys[j]!];
+      for (let j = 0; j < i; j++) out[keys[j]!] = obj[keys[j]!];
       out[k] = r;
     }
   }
-  return out ?? input;
+  return (out ?? input) as T;
 }
 
 /**
@@ -148,7 +163,7 @@ export function reviveJsonCompat(input: unknown, options: ReviveOptions = {}): u
 export function jsonStringifyCompat(input: unknown, space?: string | number): string {
   // A replacer takes JSON.stringify off its fast path; a tree of plain data is tagged beforehand.
   const tagged = tagPlain(input, 0);
-  if (tagged !== UNTAGGABLE) return JSON.stringify(tagged, undefined, space);
+  if (tagged !== STOP) return JSON.stringify(tagged, undefined, space);
   return JSON.stringify(
     input,
     (_key, value: unknown) => {
@@ -167,49 +182,25 @@ export function jsonParseCompat(text: string): unknown {
   return reviveJsonCompat(JSON.parse(text));
 }
 
-const UNTAGGABLE = Symbol("untaggable");
 /** Deeper than this, tagPlain leaves the value to the replacer (which also meets any cycle). */
 const TAG_DEPTH = 64;
 
 /**
  * What jsonStringifyCompat's replacer makes of plain data (bigints, tag-shaped arrays, plain
- * objects, arrays, primitives), sharing what it leaves alone; UNTAGGABLE for anything else
+ * objects, arrays, primitives), sharing what it leaves alone; STOP for anything else
  * (bytes, Map, a `toJSON`, whose result the replacer would see), left to the replacer itself.
  */
 function tagPlain(input: unknown, depth: number): unknown {
   if (typeof input === "bigint") return [BIGINT, input.toString()];
   if (input === null || typeof input !== "object") return input;
-  if (depth > TAG_DEPTH) return UNTAGGABLE;
+  if (depth > TAG_DEPTH) return STOP;
   if (Array.isArray(input)) {
     if (isTagShaped(input)) {
       const val = tagPlain(input[1], depth + 1);
-      return val === UNTAGGABLE ? val : [`$${input[0]}`, val];
+      return val === STOP ? val : [`$${input[0]}`, val];
     }
-    let out: unknown[] | undefined;
-    for (let i = 0; i < input.length; i++) {
-      const v: unknown = input[i];
-      const r = tagPlain(v, depth + 1);
-      if (r === UNTAGGABLE) return r;
-      if (out) out.push(r);
-      else if (r !== v) (out = input.slice(0, i)).push(r);
-    }
-    return out ?? input;
+    return mapShared(input, (v) => tagPlain(v, depth + 1));
   }
-  if (Object.getPrototypeOf(input) !== Object.prototype || typeof (input as { toJSON?: unknown }).toJSON === "function") return UNTAGGABLE;
-  const obj = input as Record<string, unknown>;
-  const keys = Object.keys(obj);
-  let out: Record<string, unknown> | undefined;
-  for (let i = 0; i < keys.length; i++) {
-    const k = keys[i]!;
-    const v = obj[k];
-    const r = tagPlain(v, depth + 1);
-    if (r === UNTAGGABLE) return r;
-    if (out) out[k] = r;
-    else if (r !== v) {
-      out = {};
-      for (let j = 0; j < i; j++) out[keys[j]!] = obj[keys[j]!];
-      out[k] = r;
-    }
-  }
-  return out ?? input;
+  if (Object.getPrototypeOf(input) !== Object.prototype || typeof (input as { toJSON?: unknown }).toJSON === "function") return STOP;
+  return mapShared(input as Record<string, unknown>, (v) => tagPlain(v, depth + 1));
 }
