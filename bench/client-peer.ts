@@ -36,6 +36,8 @@ export interface ClientFigures {
 // so it gets fewer (BENCH_RIVET_CALLS, default 200): its p99 is then the 2nd-slowest call.
 const N = Number(process.env.BENCH_CLIENT_CALLS ?? 1000);
 const N_RIVET = Number(process.env.BENCH_RIVET_CALLS ?? 200);
+/** Calls over HTTP and over a connection (side by side) that warm Troupe's server before any is timed. */
+const SERVER_WARMUP = Number(process.env.BENCH_CLIENT_SERVER_WARMUP ?? 2000);
 
 /** Warm-up calls that failed and were retried, with their messages (RivetKit's engine can time out the first route resolution on a busy machine). */
 export const retried: string[] = [];
@@ -188,6 +190,11 @@ export async function runClientBench(): Promise<ClientFigures | string> {
   const server = await startChild("bench/fixtures/bench-server.ts", { BENCH_DURABILITY: "full" }, 30_000);
   try {
     const troupe = createClient(server.url) as any;
+    // The server warms up first, on actors of its own: whichever client went first would
+    // otherwise pay its JIT warm-up (a fresh server's first thousands of calls are slower).
+    const warmConn = troupe.counter.getOrCreate(["warm-up"]).connect();
+    for (let i = 0; i < SERVER_WARMUP; i++) await Promise.all([troupe.counter.getOrCreate(["warm-up"]).increment(1), warmConn.increment(1)]);
+    await warmConn.dispose();
     out.http.troupe = await timeCalls(() => troupe.counter.getOrCreate(["http-troupe"]).increment(1));
     const tconn = troupe.counter.getOrCreate(["conn-troupe"]).connect();
     out.conn.troupe = await timeCalls(() => tconn.increment(1));
