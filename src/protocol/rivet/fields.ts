@@ -21,9 +21,9 @@ export function boolean(value: unknown, what: string): boolean {
   return value;
 }
 
-/** A u64 id: a bigint, or a plain integer from a writer that did not tag it (rivetkit's server takes both). */
 const U64_END = 2n ** 64n;
 
+/** A u64 id: a bigint, or a plain integer from a writer that did not tag it (rivetkit's server takes both). */
 export function uint(value: unknown, what: string): bigint {
   if (typeof value === "number" && Number.isSafeInteger(value)) value = BigInt(value);
   if (typeof value !== "bigint" || value < 0n || value >= U64_END) throw invalid(`${what} must be an unsigned 64-bit integer`);
