@@ -192,8 +192,9 @@ export async function runClientBench(): Promise<ClientFigures | string> {
     const troupe = createClient(server.url) as any;
     // The server warms up first, on actors of its own: whichever client went first would
     // otherwise pay its JIT warm-up (a fresh server's first thousands of calls are slower).
-    const warmConn = troupe.counter.getOrCreate(["warm-up"]).connect();
-    for (let i = 0; i < SERVER_WARMUP; i++) await Promise.all([troupe.counter.getOrCreate(["warm-up"]).increment(1), warmConn.increment(1)]);
+    const warmHandle = troupe.counter.getOrCreate(["warm-up"]);
+    const warmConn = warmHandle.connect();
+    for (let i = 0; i < SERVER_WARMUP; i++) await Promise.all([warmHandle.increment(1), warmConn.increment(1)]);
     await warmConn.dispose();
     out.http.troupe = await timeCalls(() => troupe.counter.getOrCreate(["http-troupe"]).increment(1));
     const tconn = troupe.counter.getOrCreate(["conn-troupe"]).connect();

@@ -22,6 +22,7 @@ import type { StopReason } from "./metrics-port.js";
 import { decodeState } from "./state-codec.js";
 import { Lifecycle, type LifecycleHost, type Status } from "./lifecycle.js";
 import { TurnLoop, type TurnLoopHost } from "./turn-loop.js";
+import { runFirstTurn } from "./first-turn.js";
 import type { Turn } from "./turn.js";
 import type { InstanceHost, Task } from "./task.js";
 import { authorize } from "./admission.js";
@@ -186,8 +187,7 @@ export class ActorInstance implements OutputGateHost, LifecycleHost, TurnLoopHos
   // ---- ways in: every one is a task in the inbox -----------------------------------------
 
   /**
-   * The instance's first turn. For an actor whose first turn never committed: createState and
-   * onCreate with its input. Then createVars and onWake. Its writes commit like any turn's, after
+   * The instance's first turn (its body: first-turn.ts). Its writes commit like any turn's, after
    * `entry` (a new actor's directory entry, when the placement commits it with the first turn).
    * The instance takes calls once it resolved, or with `ran` once the first turn ran (its calls
    * then run after that turn and their replies wait for its commit). A failed first turn leaves
@@ -209,20 +209,7 @@ export class ActorInstance implements OutputGateHost, LifecycleHost, TurnLoopHos
           ran: ran && (() => ((exposed = true), ran())),
           run: () => {
             for (const w of entry) this.currentTurn().addWrite(w);
-            // Without hooks the turn is synchronous: no promise, and no timer to bound it.
-            if (!cfg.createState && !cfg.createVars && !cfg.onCreate && !cfg.onWake) {
-              if (creating) this.state = structuredClone(cfg.state);
-              if (cfg.vars !== undefined) this.vars = structuredClone(cfg.vars);
-              return;
-            }
-            return (async () => {
-              // `this.ctx` only where a hook takes it: it is made on first use.
-              if (creating) this.state = cfg.createState ? await cfg.createState(this.ctx, input) : structuredClone(cfg.state);
-              if (cfg.createVars) this.vars = await cfg.createVars(this.ctx);
-              else if (cfg.vars !== undefined) this.vars = structuredClone(cfg.vars);
-              if (creating) await cfg.onCreate?.(this.ctx, input);
-              await cfg.onWake?.(this.ctx);
-            })();
+            return runFirstTurn(this, cfg, creating, input);
           },
         }),
       );

@@ -65,6 +65,7 @@ function layer(capacity: number): Layer {
   return { bits: new Uint32Array(size / 32), mask: size - 1, capacity, count: 0 };
 }
 
+// Reused by every call (its callers destructure it at once): no array per lookup.
 const pair: [number, number] = [0, 0];
 
 /** Two 32-bit hashes of the string (FNV-1a and a multiply-xorshift), mixed; the second is odd. */

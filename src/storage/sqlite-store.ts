@@ -65,8 +65,8 @@ export class SqliteStore implements ActorStore {
   private sinceCheckpoint = 0;
   /** Moving average of recent commit times, either thread, ms. */
   private commitMs = 0;
-  /** Every key the directory may hold; consulted once `keysReady` (it has read every stored key). */
-  private keys = new KeyFilter();
+  /** Every key the directory may hold (made by `open`); consulted once `keysReady` (it has read every stored key). */
+  private keys!: KeyFilter;
   private keysReady = false;
 
   constructor(private readonly opts: SqliteStoreOptions) {}
