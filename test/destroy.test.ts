@@ -68,3 +68,38 @@ test("c.destroy() removes state, KV, SQL, queue and alarms; the id is then actor
     await h.close();
   }
 });
+
+let releaseDestroy: () => void = () => {};
+const slowDestroy = actor({
+  state: {},
+  onDestroy: async () => {
+    events.push("slow-destroy:begun");
+    await new Promise<void>((r) => (releaseDestroy = r));
+  },
+  actions: {
+    whoami: (c) => c.actorId,
+    destroy: (c) => c.destroy(),
+  },
+});
+
+test("a key whose holder is being destroyed resolves to a new actor, never to the one going", async () => {
+  const h = await startServer({ use: { slowDestroy }, storage: { driver: "sqlite", dataDir: tempDir() } });
+  try {
+    const first = await h.client.slowDestroy.getOrCreate(["k"]).whoami();
+    // Live and resolved by key from memory while nothing is happening to it.
+    assert.equal(await h.client.slowDestroy.getOrCreate(["k"]).whoami(), first);
+    await h.client.slowDestroy.getOrCreate(["k"]).destroy();
+    await waitFor(() => events.includes("slow-destroy:begun"), 2000, "onDestroy to begin");
+    const during = h.client.slowDestroy.getOrCreate(["k"]).whoami();
+    const byKey = fetch(`${h.url}/gateway/slowDestroy/action/whoami?rvt-method=getOrCreate&rvt-key=k`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ args: [] }) });
+    await new Promise((r) => setTimeout(r, 50));
+    releaseDestroy();
+    const second = await during;
+    assert.notEqual(second, first, "getOrCreate during the destroy reached the actor being destroyed");
+    const res = await byKey;
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { output: second });
+  } finally {
+    await h.close();
+  }
+});

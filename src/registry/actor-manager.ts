@@ -104,6 +104,7 @@ export class ActorManager implements InspectableGateway {
       accepting,
       isDestroying: (id) => this.liveSet.isDestroying(id),
       transition: (id) => this.liveSet.transition(id),
+      heldBy: placement.localDirectory ? (name, key) => this.liveSet.heldBy(name, key) : undefined,
       start: (id) => this.instance(id),
       entered: (record, writes, live) => this.liveSet.entered(record, writes, live),
     });

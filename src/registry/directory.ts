@@ -16,6 +16,11 @@ export interface DirectoryHost {
   isDestroying(actorId: string): boolean;
   /** The actor's unload in progress, if any. */
   transition(actorId: string): Promise<void> | undefined;
+  /**
+   * The actor holding (name, key), when the runtime knows it without the directory (a live
+   * actor whose key only this runtime can free); undefined when it does not know.
+   */
+  heldBy?(name: string, key: readonly string[]): string | undefined;
   /** Has the actor started here; its first turn creates a new actor's state. */
   start(actorId: string): Promise<unknown>;
   /**
@@ -55,6 +60,11 @@ export class Directory {
         if (!winner || winner === LOST) continue;
         if (mode === "create") throw errors.actorAlreadyExists(name);
         return { ...winner, created: false };
+      }
+      const held = this.host.heldBy?.(name, key);
+      if (held !== undefined) {
+        if (mode === "create") throw errors.actorAlreadyExists(name);
+        return { actorId: held, name, key, created: false };
       }
       const found = await this.host.placement.findByKey(name, key);
       if (found && !this.host.isDestroying(found.id)) {

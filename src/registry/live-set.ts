@@ -4,6 +4,7 @@ import { ActorInstance, type InstanceHost, type Task } from "../actor/instance.j
 import type { StopReason } from "../actor/metrics-port.js";
 import { cbor } from "../actor/state-codec.js";
 import { errors } from "../common/errors.js";
+import { keyToString } from "../common/key.js";
 import type { PlacementDriver, PlacementRuntime } from "../storage/placement.js";
 import type { ActorRecord, StoredMessage, StoreWrite } from "../storage/types.js";
 import { catchUpSql, type SqlCatchUpHost } from "./sql-catch-up.js";
@@ -32,6 +33,13 @@ export interface LiveSetHost extends SqlCatchUpHost {
  */
 export class LiveSet implements PlacementRuntime {
   private readonly instances = new Map<string, ActorInstance>();
+  /**
+   * The same instances by key, so a live actor's key resolves without a directory read. A
+   * one-part key (the usual kind) is indexed by that part, the string the instance holds anyway,
+   * so the index costs no string of its own. Instances of different types with one key share an
+   * entry.
+   */
+  private readonly byKey = new Map<string, ActorInstance | ActorInstance[]>();
   private readonly loading = new Map<string, Promise<ActorInstance>>();
   /** Unloads and crash recoveries in progress. */
   private readonly transitions = new Map<string, Promise<void>>();
@@ -55,6 +63,23 @@ export class LiveSet implements PlacementRuntime {
   live(actorId: string): ActorInstance | undefined {
     const inst = this.instances.get(actorId);
     return inst?.status === "ready" ? inst : undefined;
+  }
+
+  /**
+   * The actor holding (name, key) when it is live here, its creation durable and no destroy
+   * under way. A key changes hands only when its holder is destroyed, so with a directory that
+   * only this runtime writes (`PlacementDriver.localDirectory`) the answer is the directory's.
+   * Undefined says nothing: ask the directory.
+   */
+  heldBy(name: string, key: readonly string[]): string | undefined {
+    const entry = this.byKey.get(indexOf(key));
+    if (entry === undefined) return undefined;
+    if (!Array.isArray(entry)) return this.holds(entry, name, key) ? entry.id : undefined;
+    return entry.find((inst) => this.holds(inst, name, key))?.id;
+  }
+
+  private holds(inst: ActorInstance, name: string, key: readonly string[]): boolean {
+    return inst.type.name === name && sameKey(inst.key, key) && inst.status === "ready" && !this.creating.has(inst.id) && !this.destroying.has(inst.id);
   }
 
   ids(): string[] {
@@ -145,7 +170,7 @@ export class LiveSet implements PlacementRuntime {
     let exposed = false;
     const expose = fresh?.live && ((): void => {
       exposed = true;
-      this.instances.set(actorId, inst);
+      this.admit(inst);
       m?.actorsActive.inc();
       fresh.live!();
     });
@@ -162,7 +187,7 @@ export class LiveSet implements PlacementRuntime {
     }
     this.creating.delete(actorId);
     if (!exposed) {
-      this.instances.set(actorId, inst);
+      this.admit(inst);
       m?.actorsActive.inc();
     }
     m?.starts[kind].inc();
@@ -226,12 +251,34 @@ export class LiveSet implements PlacementRuntime {
     }
   }
 
+  private admit(inst: ActorInstance): void {
+    this.instances.set(inst.id, inst);
+    const at = indexOf(inst.key);
+    const entry = this.byKey.get(at);
+    if (entry === undefined) this.byKey.set(at, inst);
+    else if (Array.isArray(entry)) entry.push(inst);
+    else this.byKey.set(at, [entry, inst]);
+  }
+
+  private unindex(inst: ActorInstance): void {
+    const at = indexOf(inst.key);
+    const entry = this.byKey.get(at);
+    if (entry === inst) this.byKey.delete(at);
+    else if (Array.isArray(entry)) {
+      const rest = entry.filter((i) => i !== inst);
+      if (rest.length === entry.length) return;
+      if (rest.length === 1) this.byKey.set(at, rest[0]!);
+      else this.byKey.set(at, rest);
+    }
+  }
+
   /** Counts an instance out of the live set, once; a creation that never started (no reason) counts no stop. */
   private retire(inst: ActorInstance, reason: StopReason | undefined): void {
     if (this.retired.has(inst)) return;
     this.retired.add(inst);
     if (this.instances.get(inst.id) !== inst) return;
     this.instances.delete(inst.id);
+    this.unindex(inst);
     inst.type.metrics?.actorsActive.dec();
     if (reason) inst.type.metrics?.stops[reason].inc();
   }
@@ -266,4 +313,14 @@ export class LiveSet implements PlacementRuntime {
     await Promise.all([...this.instances.values()].map((inst) => this.stopInstance(inst, "shutdown")));
     await Promise.allSettled([...this.transitions.values()]);
   }
+}
+
+function indexOf(key: readonly string[]): string {
+  return key.length === 1 ? key[0]! : keyToString(key);
+}
+
+function sameKey(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -11,6 +11,7 @@ import type { ActorRecord, StoreWrite } from "./types.js";
  */
 export class EmbeddedPlacement implements PlacementDriver {
   readonly kind = "embedded";
+  readonly localDirectory = true;
   private runtime: PlacementRuntime | undefined;
   /** Started here and not stopped since. */
   private readonly running = new Set<string>();

@@ -34,6 +34,11 @@ export interface PlacementRuntime {
  */
 export interface PlacementDriver {
   readonly kind: string;
+  /**
+   * Only this runtime writes the directory, so a key held by an actor live here changes hands
+   * only when this runtime destroys that actor: the runtime resolves such keys from memory.
+   */
+  readonly localDirectory?: boolean;
   /** Connects this runtime: start and stop commands go to it from now on. */
   attach(runtime: PlacementRuntime): void;
   findByKey(name: string, key: readonly string[]): Promise<ActorRecord | undefined>;

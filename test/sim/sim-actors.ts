@@ -111,7 +111,7 @@ export function simActors(probe: Probe) {
       sleepNow: (c) => c.sleep(),
       destroyMe: (c) => c.destroy(),
       /** Calls another actor: a chain of turns through c.client(). */
-      relay: async (c, key: string, op: number) => (c.client() as any).acct.getOrCreate([key]).write(op, KV, "ok"),
+      relay: async (c, key: string, op: number) => (c.client() as any).acct.getOrCreate([key]).writeByKey(op, KV, "ok"),
       /** A→B→A: B calls back into A, whose turn is waiting on B. */
       ping: async (c, key: string) => (c.client() as any).acct.getOrCreate([key]).pong(c.key[0], c.actorId),
       pong: async (c, back: string, callerId: string) => {
