@@ -4,6 +4,7 @@ import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { createClient } from "../src/client/index.js";
 import { startChild } from "../test/helpers/child-server.js";
+import { type ReplayedRequest, replayer } from "./request-replay.js";
 import { median, percentile } from "./stats.js";
 
 // The RivetKit 2.3.19 client (from bench/peer) against a Troupe server, beside Troupe's own
@@ -21,6 +22,8 @@ export interface Latency {
   p50: number;
   p99: number;
   n: number;
+  /** CPU time of the bench's own process (the client's side) per timed call, in µs. */
+  cpuUs: number;
 }
 
 export interface ClientFigures {
@@ -28,6 +31,11 @@ export interface ClientFigures {
   http: Record<string, Latency>;
   /** Sequential action over a connection by client on the Troupe server. */
   conn: Record<string, Latency>;
+  /**
+   * Each client's HTTP request (json) replayed byte for byte from a bare socket on the same
+   * server ("troupe", "rivetkit"): the server's own cost of each, with no client's CPU in it.
+   */
+  replay: Record<string, Latency>;
   /** The rivetkit client on RivetKit's own server, by encoding; or why it was not measured. */
   rivetServer: { http: Record<string, Latency>; conn: Record<string, Latency>; startMs: number; shutdownMs?: number } | string;
 }
@@ -38,6 +46,13 @@ const N = Number(process.env.BENCH_CLIENT_CALLS ?? 1000);
 const N_RIVET = Number(process.env.BENCH_RIVET_CALLS ?? 200);
 /** Calls over HTTP and over a connection (side by side) that warm Troupe's server before any is timed. */
 const SERVER_WARMUP = Number(process.env.BENCH_CLIENT_SERVER_WARMUP ?? 2000);
+/**
+ * Untimed calls on every path before any is timed, the same number for each client, so that no
+ * figure carries its client's JIT warm-up (with 100, the path timed first did).
+ */
+export const CLIENT_WARMUP = Number(process.env.BENCH_CLIENT_WARMUP ?? 1500);
+/** Timed calls are taken in this many rounds, the paths in a rotating order, so drift hits each alike. */
+export const ROUNDS = 5;
 
 /** Warm-up calls that failed and were retried, with their messages (RivetKit's engine can time out the first route resolution on a busy machine). */
 export const retried: string[] = [];
@@ -51,7 +66,7 @@ function bounded(call: () => Promise<unknown>, ms = 30_000): Promise<unknown> {
   return Promise.race([call(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
 }
 
-async function timeCalls(call: () => Promise<unknown>, n = N, warm = 100): Promise<Latency> {
+async function warmUp(call: () => Promise<unknown>, warm: number): Promise<void> {
   for (let i = 0; i < warm; i++) {
     for (let attempt = 1; ; attempt++) {
       try {
@@ -64,31 +79,93 @@ async function timeCalls(call: () => Promise<unknown>, n = N, warm = 100): Promi
       }
     }
   }
-  const lat: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t = performance.now();
-    await bounded(call);
-    lat.push(performance.now() - t);
+}
+
+/**
+ * Sequential calls on every path: each warmed by `warm` calls first, then `n` timed calls each,
+ * taken in rounds with the paths in a rotating order.
+ */
+export async function timePaths(paths: Record<string, () => Promise<unknown>>, n: number, warm: number): Promise<Record<string, Latency>> {
+  const names = Object.keys(paths);
+  for (const name of names) await warmUp(paths[name]!, warm);
+  const lat = new Map<string, number[]>(names.map((k) => [k, []]));
+  const cpu = new Map<string, number>(names.map((k) => [k, 0]));
+  const perRound = Math.ceil(n / ROUNDS);
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let j = 0; j < names.length; j++) {
+      const name = names[(round + j) % names.length]!;
+      const call = paths[name]!;
+      const into = lat.get(name)!;
+      const c0 = process.cpuUsage();
+      for (let i = 0; i < perRound && into.length < n; i++) {
+        const t = performance.now();
+        await bounded(call);
+        into.push(performance.now() - t);
+      }
+      const c = process.cpuUsage(c0);
+      cpu.set(name, cpu.get(name)! + c.user + c.system);
+    }
   }
-  return { p50: median(lat), p99: percentile(lat, 99), n };
+  const out: Record<string, Latency> = {};
+  for (const [name, l] of lat) out[name] = { p50: median(l), p99: percentile(l, 99), n: l.length, cpuUs: cpu.get(name)! / l.length };
+  return out;
 }
 
 type RivetCreateClient = (o: Record<string, unknown>) => any;
 
-/** The rivetkit client's two paths, per encoding, against `endpoint`. */
-async function rivetClientRuns(rivetClient: RivetCreateClient, endpoint: string, prefix: string, n: number, warm: number) {
-  const http: Record<string, Latency> = {};
-  const conn: Record<string, Latency> = {};
+/** The rivetkit client's paths (`http ${label}json`, `conn ${label}json`, ...), per encoding, against `endpoint`. */
+async function rivetClientPaths(rivetClient: RivetCreateClient, endpoint: string, prefix: string, label = "") {
+  const paths: Record<string, () => Promise<unknown>> = {};
+  const close: Array<() => Promise<unknown>> = [];
   for (const encoding of ENCODINGS) {
     const rk = rivetClient({ endpoint, encoding, disableMetadataLookup: true });
     const handle = rk.counter.getOrCreate([`${prefix}http-${encoding}`]);
-    http[encoding] = await timeCalls(() => handle.increment(1), n, warm);
+    paths[`http ${label}${encoding}`] = () => handle.increment(1);
     const c = rk.counter.getOrCreate([`${prefix}conn-${encoding}`]).connect();
-    conn[encoding] = await timeCalls(() => c.increment(1), n, warm);
-    await c.dispose();
-    await rk.dispose?.();
+    paths[`conn ${label}${encoding}`] = () => c.increment(1);
+    close.push(async () => {
+      await c.dispose();
+      await rk.dispose?.();
+    });
+  }
+  return { paths, close: () => Promise.all(close.map((f) => f())) };
+}
+
+/** Splits `timePaths`' figures ("http json", "conn json", ...) by path. */
+function byPath(figures: Record<string, Latency>) {
+  const http: Record<string, Latency> = {};
+  const conn: Record<string, Latency> = {};
+  for (const [name, l] of Object.entries(figures)) {
+    const [path, ...rest] = name.split(" ");
+    const key = rest.join(" ");
+    if (path === "http") http[key] = l;
+    else if (path === "conn") conn[key] = l;
   }
   return { http, conn };
+}
+
+/** The two clients' HTTP requests for one json action, as each writes them (captured through a proxy). */
+async function replayBoth(url: string, troupeActorId: string): Promise<Record<string, Latency>> {
+  const host = new URL(url).host;
+  const common = "accept: */*\r\naccept-language: *\r\nsec-fetch-mode: cors\r\n";
+  const troupeReq: ReplayedRequest = {
+    head: `POST /gateway/${troupeActorId}/action/increment HTTP/1.1\r\nhost: ${host}\r\nconnection: keep-alive\r\ncontent-type: application/json\r\nx-rivet-encoding: json\r\n${common}user-agent: node\r\naccept-encoding: gzip, deflate\r\n`,
+    body: `{"args":[1]}`,
+    chunked: false,
+  };
+  const rivetReq: ReplayedRequest = {
+    head: `POST /gateway/counter/action/increment?rvt-namespace=default&rvt-method=getOrCreate&rvt-runner=default&rvt-key=http-json&rvt-crash-policy=sleep HTTP/1.1\r\nhost: ${host}\r\nconnection: keep-alive\r\ncontent-type: application/json\r\nuser-agent: RivetKit/2.3.19\r\nx-rivet-encoding: json\r\n${common}accept-encoding: gzip, deflate\r\n`,
+    body: `{"args":[1]}`,
+    chunked: true,
+  };
+  const a = await replayer(url);
+  const b = await replayer(url);
+  try {
+    return await timePaths({ troupe: () => a.call(troupeReq), rivetkit: () => b.call(rivetReq) }, N, CLIENT_WARMUP);
+  } finally {
+    a.close();
+    b.close();
+  }
 }
 
 interface RivetServer {
@@ -183,7 +260,7 @@ async function startRivetServer(): Promise<RivetServer> {
 export async function runClientBench(): Promise<ClientFigures | string> {
   if (!fs.existsSync(PEER)) return "rivetkit is not installed in bench/peer (run `sh bench/peer/setup.sh`)";
   const { createClient: rivetClient } = (await import(pathToFileURL(PEER).href)) as { createClient: RivetCreateClient };
-  const out: ClientFigures = { http: {}, conn: {}, rivetServer: "not run" };
+  const out: ClientFigures = { http: {}, conn: {}, replay: {}, rivetServer: "not run" };
 
   // Troupe's bench server listens on an ephemeral port (port 0), never on 6420, which RivetKit's
   // engine takes below; the two servers never run at the same time either.
@@ -196,15 +273,15 @@ export async function runClientBench(): Promise<ClientFigures | string> {
     const warmConn = warmHandle.connect();
     for (let i = 0; i < SERVER_WARMUP; i++) await Promise.all([warmHandle.increment(1), warmConn.increment(1)]);
     await warmConn.dispose();
-    out.http.troupe = await timeCalls(() => troupe.counter.getOrCreate(["http-troupe"]).increment(1));
     const tconn = troupe.counter.getOrCreate(["conn-troupe"]).connect();
-    out.conn.troupe = await timeCalls(() => tconn.increment(1));
+    const rk = await rivetClientPaths(rivetClient, server.url, "", "rivetkit ");
+    const figures = await timePaths({ "http troupe": () => troupe.counter.getOrCreate(["http-troupe"]).increment(1), "conn troupe": () => tconn.increment(1), ...rk.paths }, N, CLIENT_WARMUP);
     await tconn.dispose();
-    const rk = await rivetClientRuns(rivetClient, server.url, "", N, 100);
-    for (const e of ENCODINGS) {
-      out.http[`rivetkit ${e}`] = rk.http[e]!;
-      out.conn[`rivetkit ${e}`] = rk.conn[e]!;
-    }
+    await rk.close();
+    const split = byPath(figures);
+    out.http = split.http;
+    out.conn = split.conn;
+    out.replay = await replayBoth(server.url, await troupe.counter.getOrCreate(["http-troupe"]).resolve());
   } finally {
     server.child.kill("SIGTERM");
     await server.exited;
@@ -217,8 +294,10 @@ export async function runClientBench(): Promise<ClientFigures | string> {
   let rs: RivetServer | undefined;
   try {
     rs = await startRivetServer();
-    const rk = await rivetClientRuns(rivetClient, rs.url, `rk-${Date.now()}-`, N_RIVET, 20);
-    out.rivetServer = { ...rk, startMs: rs.startMs };
+    const rk = await rivetClientPaths(rivetClient, rs.url, `rk-${Date.now()}-`);
+    const figures = await timePaths(rk.paths, N_RIVET, 20);
+    await rk.close();
+    out.rivetServer = { ...byPath(figures), startMs: rs.startMs };
   } catch (err) {
     out.rivetServer = `RivetKit's server run failed: ${(err as Error).message}`;
   } finally {

@@ -11,7 +11,7 @@ import { metricsCpuShare, overheadRun, type OverheadRun } from "./overhead.js";
 import { bytesPerFullyUsedType, runCardinality10, runIdleCost } from "./scale.js";
 import { runScaleMillion, scaleCount, scaleMillionRows } from "./scale-million.js";
 import { runLayoutBench } from "./storage-layout.js";
-import { ENCODINGS, retried, runClientBench } from "./client-peer.js";
+import { CLIENT_WARMUP, ENCODINGS, ROUNDS, retried, runClientBench } from "./client-peer.js";
 import { combineRounds, runHttpLoad } from "./http-load.js";
 import { fmt, median, table } from "./stats.js";
 
@@ -124,9 +124,21 @@ async function main(): Promise<void> {
       );
       const n = (xs: Record<string, { n: number }>) => Object.values(xs)[0]?.n ?? 0;
       console.log(
-        `Calls per figure: ${n(c.http)} on Troupe (after 100 to warm up, and after 2,000 warm-up calls over each path on other actors of the fresh server), ${rs ? `${n(rs.http)} on RivetKit (after 20; p99 = the slowest call but ${n(rs.http) - Math.ceil(0.99 * n(rs.http))})` : "none on RivetKit"}. ` +
+        `Calls per figure: ${n(c.http)} on Troupe, in ${ROUNDS} rounds with the paths in turn (after ${CLIENT_WARMUP} untimed calls on every path, and 2,000 over HTTP and a connection on other actors of the fresh server), ${rs ? `${n(rs.http)} on RivetKit (after 20; p99 = the slowest call but ${n(rs.http) - Math.ceil(0.99 * n(rs.http))})` : "none on RivetKit"}. ` +
           `Troupe's client has one encoding of its own; its figure repeats on each row. Worst rivetkit/troupe client ratio on Troupe: ${fmt(worst, 2)}x (target <= 1.10x).`,
       );
+      const us = (x: number) => `${fmt(x, 0)} µs`;
+      const tHttp = c.http.troupe!;
+      console.log(
+        `Client CPU per HTTP call (the bench's process): Troupe's client ${us(tHttp.cpuUs)}, rivetkit's ${ENCODINGS.map((e) => `${e} ${us(c.http[`rivetkit ${e}`]!.cpuUs)}`).join(", ")}; ` +
+          `rivetkit's p50 minus Troupe's: ${ENCODINGS.map((e) => `${e} ${us(1000 * (c.http[`rivetkit ${e}`]!.p50 - tHttp.p50))}`).join(", ")}.`,
+      );
+      const rt = c.replay.troupe;
+      const rr = c.replay.rivetkit;
+      if (rt && rr)
+        console.log(
+          `Each client's json request replayed byte for byte from a bare socket (the server's cost alone, rivetkit's by key with its body chunked): Troupe's ${cell(rt)}, rivetkit's ${cell(rr)}: ${fmt(rr.p50 / rt.p50, 2)}x at p50.`,
+        );
       if (rs) console.log(`RivetKit's server: started in ${fmt(rs.startMs, 0)} ms, shut down in ${rs.shutdownMs === undefined ? "?" : fmt(rs.shutdownMs, 0)} ms; engine stopped by PID.`);
       else console.log(`(RivetKit's server: ${c.rivetServer})`);
       if (retried.length > 0) console.log(`Warm-up calls that failed and were retried: ${retried.length} (${[...new Set(retried)].join("; ")})`);
