@@ -225,6 +225,10 @@ describe("the protocol's routes refuse what they cannot honour", () => {
       ["/actors?namespace=default", {}, 400, "request/invalid"],
       ["/gateway/counter/action/get?rvt-method=create&rvt-key=a", { method: "POST" }, 400, "request/invalid"],
       ["/gateway/counter/action/get?rvt-method=get&rvt-key=a&rvt-namespace=other", { method: "POST" }, 400, "namespace/not_found"],
+      // The gateway's own parameters: none it does not know, none twice; by id as by key.
+      ["/gateway/counter/action/get?rvt-method=get&rvt-key=a&rvt-keys=b", { method: "POST" }, 400, "request/invalid"],
+      ["/gateway/counter/action/get?rvt-method=get&rvt-key=a&rvt-key=b", { method: "POST" }, 400, "request/invalid"],
+      ["/gateway/some-id/action/get?rvt-token=t&rvt-token=u", { method: "POST" }, 400, "request/invalid"],
       ["/gateway/counter/action/get?rvt-method=getOrCreate&rvt-key=a", { method: "POST", headers: { "x-rivet-encoding": "xml" }, body: "{}" }, 400, "encoding/invalid"],
       ["/gateway/counter/action/get?rvt-method=getOrCreate&rvt-key=a", { method: "POST", headers: { "x-rivet-encoding": "json", "content-type": "application/json" }, body: "[" }, 400, "request/invalid"],
       // What a page on another site may send without a preflight never reaches an action.

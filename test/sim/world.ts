@@ -111,8 +111,9 @@ export class World {
   private readonly unarms = new Map<number, { outcome?: Outcome; cancelled?: boolean }>();
   /** Actors a destroy may have reached: their data is no longer owed. */
   private readonly gone = new Set<string>();
-  /** Every actor id a resolve or a by-key call handed out (each was durable then), with its key. */
-  private readonly handedOut = new Map<string, string>();
+  /** The actor ids a resolve or a by-key call handed out (each was durable then), by key, and each id's key. */
+  private readonly handedOut = new Map<string, Set<string>>();
+  private readonly keyOf = new Map<string, string>();
   /** Calls of the current process still waiting for an answer. */
   private readonly outstanding = new Set<Call>();
   private readonly random: () => number;
@@ -246,7 +247,7 @@ export class World {
           if (byKey) {
             const rec: WriteRecord = { op, actorId: "", type: slot.type, kinds };
             this.writes.set(op, rec);
-            const removed = this.removedIds();
+            const removed = this.removedOf(slot.key);
             const r = await this.http("POST", `/gateway/${slot.type}/action/writeByKey?rvt-method=getOrCreate&rvt-key=${encodeURIComponent(slot.key)}`, { args: [op, kinds, cmd.mode] });
             if (r.ok) this.handOut(slot.key, (r.body as { output: [string, number] }).output[0], removed);
             // A failed call does not say which actor it reached: the key's holder now, if any (a
@@ -384,7 +385,7 @@ export class World {
           const target = await this.resolve(to);
           const rec: WriteRecord = { op, actorId: target, type: "acct", kinds: KV };
           this.writes.set(op, rec);
-          const removed = this.removedIds();
+          const removed = this.removedOf(to.key);
           const r = await this.action(id, "relay", [to.key, op]);
           // The actor the relay's own getOrCreate reached.
           if (r.ok) this.handOut(to.key, (rec.actorId = (r.body as { output: [string, number] }).output[0]), removed);
@@ -424,12 +425,11 @@ export class World {
   }
 
   private async resolve(slot: (typeof SLOTS)[number]): Promise<string> {
-    const removed = this.removedIds();
+    const removed = this.removedOf(slot.key);
     const r = await this.http("PUT", "/actors", { name: slot.type, key: serializeActorKey([slot.key]) });
     if (!r.ok && r.code === "not_found") {
       // Only a holder destroyed while the call ran can make a getOrCreate find nothing.
-      const removedNow = this.removedIds();
-      const during = [...this.handedOut].some(([id, key]) => key === slot.key && removedNow.has(id) && !removed.has(id));
+      const during = [...this.removedOf(slot.key)].some((id) => !removed.has(id));
       if (!during) this.violation ??= new Violation(`getOrCreate of ${slot.key} answered not_found, and no actor of that key was removed while it ran`);
     }
     if (!r.ok) throw Object.assign(new Error(`resolve failed: ${r.code}`), { code: r.code });
@@ -439,16 +439,21 @@ export class World {
     return id;
   }
 
-  /** Ids handed out before and no longer in the directory: destroyed (or discarded) durably. */
-  private removedIds(): Set<string> {
+  /** The key's ids handed out before and no longer in the directory: destroyed (or discarded) durably. */
+  private removedOf(key: string): Set<string> {
     const records = (this.disk as unknown as { records: Map<string, unknown> }).records;
-    return new Set([...this.handedOut.keys()].filter((id) => !records.has(id)));
+    return new Set([...(this.handedOut.get(key) ?? [])].filter((id) => !records.has(id)));
   }
 
-  /** A getOrCreate must never answer with an actor that was durably gone before it began. */
+  /** A getOrCreate must answer with an actor of its key, and never one durably gone before it began. */
   private handOut(key: string, id: string, removedBefore: Set<string>): void {
     if (removedBefore.has(id)) this.violation ??= new Violation(`getOrCreate of ${key} answered ${id}, an actor removed from the directory before the call began`);
-    this.handedOut.set(id, key);
+    const held = this.keyOf.get(id);
+    if (held !== undefined && held !== key) this.violation ??= new Violation(`getOrCreate of ${key} answered ${id}, the actor of key ${held}`);
+    this.keyOf.set(id, key);
+    let ids = this.handedOut.get(key);
+    if (!ids) this.handedOut.set(key, (ids = new Set()));
+    ids.add(id);
   }
 
   private action(id: string, name: string, args: unknown[]) {

@@ -41,29 +41,33 @@ function decodeInput(value: string): unknown {
 }
 
 /** The gateway's own parameters (docs/PROTOCOL.md); the actor sees every other one. */
-const GATEWAY_PARAMS = ["rvt-namespace", "rvt-method", "rvt-key", "rvt-input", "rvt-runner", "rvt-region", "rvt-crash-policy", "rvt-token", "rvt-skip-ready-wait"] as const;
-type GatewayParam = (typeof GATEWAY_PARAMS)[number];
-const PARAM_INDEX = new Map<string, number>(GATEWAY_PARAMS.map((k, i) => [k, i]));
+const GATEWAY_PARAMS = new Set(["rvt-namespace", "rvt-method", "rvt-key", "rvt-input", "rvt-runner", "rvt-region", "rvt-crash-policy", "rvt-token", "rvt-skip-ready-wait"]);
+
+interface GatewayParams {
+  rvt: Record<string, string | undefined>;
+  /** Whether any parameter is the actor's. */
+  others: boolean;
+}
+
+const NO_PARAMS: GatewayParams = Object.freeze({ rvt: Object.freeze({}), others: false });
 
 /**
  * The gateway's parameters, in one pass over the query. An `rvt-*` parameter the gateway does
- * not know, or one given twice, is a mistake to refuse, not to guess at. `others` tells whether
- * any parameter is the actor's.
+ * not know, or one given twice, is a mistake to refuse, not to guess at.
  */
-function gatewayParams(q: URLSearchParams): { get(k: GatewayParam): string | null; others: boolean } {
-  const values: Array<string | undefined> = [];
+function gatewayParams(q: URLSearchParams): GatewayParams {
+  const rvt: Record<string, string | undefined> = {};
   let others = false;
   for (const [k, v] of q) {
     if (!k.startsWith("rvt-")) {
       others = true;
       continue;
     }
-    const i = PARAM_INDEX.get(k);
-    if (i === undefined) throw errors.rivetInvalidRequest(`unknown gateway parameter \`${k.slice(0, 50)}\``);
-    if (values[i] !== undefined) throw errors.rivetInvalidRequest(`the gateway parameter \`${k}\` is given more than once`);
-    values[i] = v;
+    if (!GATEWAY_PARAMS.has(k)) throw errors.rivetInvalidRequest(`unknown gateway parameter \`${k.slice(0, 50)}\``);
+    if (rvt[k] !== undefined) throw errors.rivetInvalidRequest(`the gateway parameter \`${k}\` is given more than once`);
+    rvt[k] = v;
   }
-  return { get: (k) => values[PARAM_INDEX.get(k)!] ?? null, others };
+  return { rvt, others };
 }
 
 /** `afterGateway` is the URL path after `/gateway/` (still encoded). */
@@ -72,21 +76,21 @@ export function parseGatewayAddress(afterGateway: string, url: URL): GatewayAddr
   const head = slash === -1 ? afterGateway : afterGateway.slice(0, slash);
   const rest = slash === -1 ? "/" : afterGateway.slice(slash);
   if (head === "") throw errors.rivetInvalidRequest("the gateway path names no actor");
-  const q = url.search === "" ? undefined : url.searchParams;
-  const p = q ? gatewayParams(q) : { get: () => null, others: false };
-  const search = p.others ? new URLSearchParams([...q!].filter(([k]) => !k.startsWith("rvt-"))).toString() : "";
-  const method = p.get("rvt-method");
+  // A request without a query (Troupe's client, by id) builds no URLSearchParams at all.
+  const { rvt, others } = url.search === "" ? NO_PARAMS : gatewayParams(url.searchParams);
+  const search = others ? new URLSearchParams([...url.searchParams].filter(([k]) => !k.startsWith("rvt-"))).toString() : "";
+  const method = rvt["rvt-method"] ?? null;
   if (method === null) {
     // The token after `@` is accepted and ignored (see options.ts).
     const at = head.indexOf("@");
     return { target: { kind: "id", actorId: decodeSegment(at === -1 ? head : head.slice(0, at), "the actor id") }, rest, search };
   }
-  checkNamespace(p.get("rvt-namespace"));
-  checkCrashPolicy(p.get("rvt-crash-policy"));
+  checkNamespace(rvt["rvt-namespace"]);
+  checkCrashPolicy(rvt["rvt-crash-policy"]);
   if (method !== "get" && method !== "getOrCreate") throw errors.rivetInvalidRequest("rvt-method must be `get` or `getOrCreate`");
   const name = decodeSegment(head, "the actor name");
-  const key = parseGatewayKey(p.get("rvt-key"));
-  const inputParam = p.get("rvt-input");
+  const key = parseGatewayKey(rvt["rvt-key"] ?? null);
+  const inputParam = rvt["rvt-input"] ?? null;
   if (inputParam !== null && method !== "getOrCreate") throw errors.rivetInvalidRequest("rvt-input is only meaningful with rvt-method=getOrCreate");
   const target: GatewayTarget = inputParam === null ? { kind: "query", name, mode: method, key } : { kind: "query", name, mode: method, key, input: decodeInput(inputParam) };
   return { target, rest, search };
